@@ -1,0 +1,67 @@
+"""The ``drkit`` command: parse, call, render, pick the exit code. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from drkit import __version__
+from drkit.errors import EXIT_FAILED, EXIT_USAGE, DrkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DrkitGroup(click.Group):
+    """Turns every DrkitError into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DrkitError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"drkit: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("drkit: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=DrkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="drkit")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              envvar="DRKIT_CONFIG", help="drkit.toml (default: $DRKIT_CONFIG or ./drkit.toml).")
+@click.option("--debug", is_flag=True, help="Log details and show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """Fail Kafka consumers and clients over between MirrorMaker 2 replicated clusters."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from drkit.lab.cli import lab  # noqa: PLC0415 - keeps `drkit --help` fast
+
+    cli.add_command(lab)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="drkit", standalone_mode=True)
+    except DrkitError as exc:  # raised outside a command (e.g. while parsing)
+        click.echo(f"drkit: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "cli", "main"]

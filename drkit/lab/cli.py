@@ -1,0 +1,169 @@
+"""``drkit lab``: start, inspect and stop the local two-cluster lab."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from drkit.errors import UsageError
+from drkit.lab import bind, files
+from drkit.lab.jars import KAFKA_VERSION, KafkaJars, ensure_jars, from_kafka_home
+from drkit.lab.lab import BROKERS, MEMBERS, Lab, default_dir
+
+DIR_OPTION = click.option(
+    "--dir", "lab_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Lab directory (default: $DRKIT_LAB_DIR or ./drkit-lab).")
+
+
+def _dir(lab_dir: Path | None) -> Path:
+    return (lab_dir or default_dir()).absolute()
+
+
+def _say(msg: str) -> None:
+    click.echo(f"  … {msg}", err=True)
+
+
+def _parse_flow(text: str) -> tuple[str, str]:
+    src, sep, tgt = text.partition("->")
+    if not sep or src not in BROKERS or tgt not in BROKERS or src == tgt:
+        raise UsageError(f"--flow {text!r}: write SOURCE->TARGET with members "
+                         f"{' and '.join(BROKERS)}, e.g. --flow primary->backup")
+    return src, tgt
+
+
+def _jars(kafka_home: Path | None) -> KafkaJars:
+    if kafka_home:
+        return from_kafka_home(kafka_home)
+    return ensure_jars(KAFKA_VERSION)
+
+
+@click.group()
+def lab() -> None:
+    """A real local lab: two KRaft clusters with MirrorMaker 2 (and BIND 9)."""
+
+
+@lab.command()
+@DIR_OPTION
+@click.option("--kafka-home", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Use an unpacked Kafka distribution's libs/ instead of Maven Central jars.")
+def fetch(lab_dir: Path | None, kafka_home: Path | None) -> None:
+    """Download (or check) the Kafka and MM2 jars without starting anything."""
+    del lab_dir
+    started = time.monotonic()
+    jars = _jars(kafka_home)
+    click.echo(f"Kafka {jars.version} jars in {jars.lib_dir} "
+               f"({len(list(jars.lib_dir.glob('*.jar')))} jars, {time.monotonic() - started:.1f} s)")
+
+
+@lab.command()
+@DIR_OPTION
+@click.option("--mm2/--no-mm2", default=True, help="Start MirrorMaker 2 (default: yes).")
+@click.option("--flow", "flows", multiple=True, default=("primary->backup",),
+              help="Replication flow SOURCE->TARGET; repeat for active-active.")
+@click.option("--offset-lag-max", type=click.IntRange(min=0), default=100, show_default=True,
+              help="MM2 offset.lag.max (100 = MM2's default: realistic translation).")
+@click.option("--sync-group-offsets/--no-sync-group-offsets", default=False,
+              help="MM2 sync.group.offsets.enabled (default: off, so drkit's commits show).")
+@click.option("--policy", type=click.Choice(["default", "identity"]), default="default",
+              help="MM2 replication policy.")
+@click.option("--separator", default=".", show_default=True,
+              help="replication.policy.separator (DefaultReplicationPolicy).")
+@click.option("--dns/--no-dns", "with_dns", default=None,
+              help="Start BIND 9 with a TSIG-updatable zone (default: when named is installed).")
+@click.option("--kafka-home", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Use an unpacked Kafka distribution's libs/ instead of Maven Central jars.")
+def up(lab_dir: Path | None, mm2: bool, flows: tuple[str, ...], offset_lag_max: int,
+       sync_group_offsets: bool, policy: str, separator: str, with_dns: bool | None,
+       kafka_home: Path | None) -> None:
+    """Start primary and backup clusters and MM2; write mm2.properties and drkit.toml."""
+    if not separator:
+        raise UsageError("--separator must not be empty")
+    path = _dir(lab_dir)
+    started = time.monotonic()
+    _say("assembling Kafka jars (first run downloads them with Maven)")
+    jars = _jars(kafka_home)
+    opts = files.MM2Options(flows=tuple(_parse_flow(f) for f in flows), offset_lag_max=offset_lag_max,
+                            sync_group_offsets=sync_group_offsets, policy=policy,
+                            separator=separator)
+    dns_on = bind.available() if with_dns is None else with_dns
+    the_lab = Lab.create(path, jars, opts, dns_on, progress=_say)
+    the_lab.up(with_mm2=mm2)
+    click.echo(f"Lab up in {time.monotonic() - started:.0f} s: {path}")
+    _print_status(the_lab)
+    click.echo(f"\nconfig: {the_lab.config_path}\nmm2:    {the_lab.mm2_config_path}")
+    click.echo(f"next:   eval \"$(drkit lab env --dir {path})\"; drkit lab down --dir {path}")
+
+
+@lab.command()
+@DIR_OPTION
+@click.option("--output", type=click.Choice(["table", "json"]), default="table")
+def status(lab_dir: Path | None, output: str) -> None:
+    """Show each lab member: running or not, address, memory, log file."""
+    the_lab = Lab.open(_dir(lab_dir))
+    if output == "json":
+        click.echo(json.dumps({"dir": str(the_lab.dir), "members": the_lab.status()}, indent=2))
+        return
+    click.echo(f"Lab {the_lab.dir} (Kafka {the_lab.state.kafka_version})")
+    _print_status(the_lab)
+
+
+def _print_status(the_lab: Lab) -> None:
+    rows = []
+    for r in the_lab.status():
+        state = r["state"]
+        if r.get("reachable") is False and state == "running":
+            state = "running (not answering)"
+        rows.append([r["member"], state, r["pid"] or "-", r["address"],
+                     f"{r['rss_mib']} MiB" if r["rss_mib"] is not None else "-",
+                     Path(r["log"]).name])
+    click.echo(tabulate(rows, headers=["member", "state", "pid", "address", "memory", "log"]))
+
+
+@lab.command()
+@DIR_OPTION
+@click.option("--purge", is_flag=True, help="Also delete the lab directory.")
+def down(lab_dir: Path | None, purge: bool) -> None:
+    """Stop every process the lab started (MM2 first), by pid."""
+    path = _dir(lab_dir)
+    the_lab = Lab.open(path)
+    stopped = the_lab.down()
+    click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    if purge:
+        import shutil  # noqa: PLC0415
+
+        shutil.rmtree(path)
+        click.echo(f"removed {path}")
+
+
+@lab.command()
+@DIR_OPTION
+@click.argument("member", type=click.Choice(list(MEMBERS)))
+@click.option("--kill", is_flag=True, help="SIGKILL instead of a clean shutdown (a crash).")
+def stop(lab_dir: Path | None, member: str, kill: bool) -> None:
+    """Stop one member: primary, backup, mm2 or bind."""
+    the_lab = Lab.open(_dir(lab_dir))
+    done = the_lab.stop(member, kill=kill)
+    click.echo(f"{member}: {'killed' if kill and done else 'stopped' if done else 'was not running'}")
+
+
+@lab.command()
+@DIR_OPTION
+@click.argument("member", type=click.Choice(list(MEMBERS)))
+def start(lab_dir: Path | None, member: str) -> None:
+    """Start one stopped member again and wait until it works."""
+    the_lab = Lab.open(_dir(lab_dir), progress=_say)
+    the_lab.start(member)
+    click.echo(f"{member}: running")
+
+
+@lab.command()
+@DIR_OPTION
+def env(lab_dir: Path | None) -> None:
+    """Print shell exports: eval "$(drkit lab env)"."""
+    the_lab = Lab.open(_dir(lab_dir))
+    for k, v in the_lab.env().items():
+        click.echo(f"export {k}={v}")
