@@ -1,0 +1,93 @@
+"""Small helpers the integration tests share: polling (never sleeping), producing, reading."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+T = TypeVar("T")
+
+
+def wait_until(probe: Callable[[], T | None], timeout_s: float, what: str,
+               interval_s: float = 0.25) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+def produce(bootstrap: str, topic: str, records: list[tuple[int, bytes, bytes]]) -> None:
+    """Produce (partition, key, value) records and wait for every ack."""
+    prod = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for partition, key, value in records:
+        prod.produce(topic, key=key, value=value, partition=partition)
+    assert prod.flush(30) == 0, f"records to {topic} on {bootstrap} not acknowledged"
+
+
+def read_all(bootstrap: str, topic: str, partitions: list[int] | None = None,
+             timeout_s: float = 30.0) -> list[Message]:
+    """Every record of a topic from the start to the end offsets seen now."""
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "drkit-test-reader",
+                     "enable.auto.commit": False, "isolation.level": "read_committed"})
+    try:
+        md = cons.list_topics(topic, timeout=10).topics[topic]
+        parts = partitions if partitions is not None else sorted(md.partitions)
+        ends = {}
+        for p in parts:
+            _low, high = cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            ends[p] = high
+        todo = {p for p in parts if ends[p] > 0}
+        cons.assign([TopicPartition(topic, p, 0) for p in parts])
+        out: list[Message] = []
+        deadline = time.monotonic() + timeout_s
+        while todo:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not read {topic} to its end within {timeout_s} s")
+            msg = cons.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            out.append(msg)
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                todo.discard(msg.partition())
+        return out
+    finally:
+        cons.close()
+
+
+def topic_exists(bootstrap: str, topic: str) -> bool:
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "drkit-test-md"})
+    try:
+        md = cons.list_topics(timeout=10)
+        return topic in md.topics and md.topics[topic].error is None
+    finally:
+        cons.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": "drkit-test-md"})
+    try:
+        md = cons.list_topics(topic, timeout=10).topics[topic]
+        return {p: cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in sorted(md.partitions)}
+    finally:
+        cons.close()
+
+
+def consume_and_commit(bootstrap: str, group: str, topic: str, upto: dict[int, int]) -> None:
+    """Consume each partition up to (excluding) ``upto[p]`` and commit that position."""
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                     "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    try:
+        cons.assign([TopicPartition(topic, p, 0) for p in upto])
+        cons.commit(offsets=[TopicPartition(topic, p, o) for p, o in upto.items()],
+                    asynchronous=False)
+    finally:
+        cons.close()
