@@ -1,0 +1,496 @@
+"""Where each consumer group resumes on the standby: the offset plan (mm2-reference §3-§5, §7).
+
+Pure: plain values in, an :class:`OffsetPlan` out; no Kafka, no clock, no I/O. The caller reads the
+checkpoints, group states and log ranges; ``apply.py`` commits. Like octoDNS's ``Plan`` the plan is
+a value object: rendered many ways, checked with :meth:`OffsetPlan.raise_if_unsafe`, stored in the
+run journal (``to_dict``/``from_dict``/``digest``) so that a resumed run applies the *same* plan.
+
+Expected duplicates are an upper bound on records re-delivered relative to the checkpointed source
+position. Records the group consumed on the source *after* its last checkpoint are re-delivered
+too; the checkpoint age (``checkpoint_age_s``) bounds how much time that covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from drkit.errors import ConfigError, DrkitError
+from drkit.mm2.model import OffsetSync, StampedCheckpoint, TopicPartition
+from drkit.plan_safety import PlanStats as PlanStats
+from drkit.plan_safety import SafetyThresholds as SafetyThresholds
+from drkit.plan_safety import check_plan, plan_stats, safety_violations
+
+Verdict = Literal["commit", "nothing-to-do", "refused", "untranslated"]
+Action = Literal["commit", "keep", "skip"]
+DuplicatesBasis = Literal["offset-syncs", "log-end bound", "exact", "none"]
+UntranslatedPolicy = Literal["skip", "earliest", "latest"]
+VERDICTS: tuple[Verdict, ...] = ("commit", "nothing-to-do", "refused", "untranslated")
+ACTIONS: tuple[Action, ...] = ("commit", "keep", "skip")
+BASES: tuple[DuplicatesBasis, ...] = ("offset-syncs", "log-end bound", "exact", "none")
+POLICIES: tuple[UntranslatedPolicy, ...] = ("skip", "earliest", "latest")
+PLAN_FORMAT = 1
+MISSING_ON_STANDBY = "partition not on standby (topic not mirrored or partition count differs)"
+NO_CHECKPOINT_YET = (
+    "no checkpoint yet (MM2 emits every emit.checkpoints.interval.seconds; "
+    "new groups appear after refresh.groups.interval.seconds)"
+)
+
+
+class FlowView(Protocol):
+    """What translation needs to know about one MM2 flow: its naming policy and its filters."""
+
+    def to_target_topic(self, source_topic: str) -> str:
+        """Name of ``source_topic``'s replica on the target (``orders`` → ``primary.orders``)."""
+        ...
+
+    def group_exclusion_reason(self, group: str) -> str | None:
+        """Why MM2's group filter skips ``group`` (e.g. ``groups.exclude connect-.*``), or None."""
+        ...
+
+    def topic_included(self, source_topic: str) -> bool:
+        """Whether MM2's topic filter replicates ``source_topic``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TargetGroup:
+    """A group as the standby reports it; groups absent on the standby are not in the mapping."""
+
+    group: str
+    state: str
+    member_count: int
+    committed: Mapping[TopicPartition, int] = field(default_factory=dict)
+
+    @property
+    def is_active(self) -> bool:
+        """Members, or any state but Empty/Dead: the broker rejects the commit or a consumer races
+        it (mm2-reference §7.8), so such a group is never written."""
+        return self.member_count > 0 or self.state.strip().lower() not in ("empty", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGroup:
+    """A group's commits on the source (source topic names), used only to explain gaps."""
+
+    group: str
+    committed: Mapping[TopicPartition, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """Operator choices; regexes must match whole names, ``topic_regex`` the target topic's."""
+
+    group_regex: str | None = None
+    topic_regex: str | None = None
+    allow_rewind: bool = False
+    untranslated: UntranslatedPolicy = "skip"
+    now_ms: int
+
+    def __post_init__(self) -> None:
+        if self.untranslated not in POLICIES:
+            raise ConfigError(f"--untranslated must be one of {', '.join(POLICIES)}, "
+                              f"not {self.untranslated!r}")
+        _compile(self.group_regex, "--group-regex")
+        _compile(self.topic_regex, "--topic-regex")
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionPlan:
+    """One partition's decision. ``new_offset`` is the proposed offset (translated and clamped, or
+    chosen by the untranslated policy); only ``action == "commit"`` writes it."""
+
+    topic: str
+    partition: int
+    current: int | None
+    checkpoint_upstream: int | None
+    checkpoint_downstream: int | None
+    checkpoint_metadata: str | None
+    checkpoint_time_ms: int | None
+    checkpoint_age_s: float | None
+    log_start: int | None
+    log_end: int | None
+    new_offset: int | None
+    action: Action
+    reason: str
+    clamped: bool = False
+    expected_duplicates: int | None = None
+    duplicates_basis: DuplicatesBasis = "none"
+
+    @property
+    def topic_partition(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+    @property
+    def translated(self) -> bool:
+        """True when MM2 wrote a checkpoint for this partition."""
+        return self.checkpoint_downstream is not None
+
+    @property
+    def rewind(self) -> bool:
+        """A commit that moves the standby group backwards (only with ``allow_rewind``)."""
+        return (self.action == "commit" and self.current is not None
+                and self.new_offset is not None and self.new_offset < self.current)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PartitionPlan:
+        plan = cls(**data)
+        _choice(plan.action, ACTIONS, "action")
+        _choice(plan.duplicates_basis, BASES, "duplicates_basis")
+        if plan.action == "commit" and not isinstance(plan.new_offset, int):
+            raise ValueError(f"{plan.topic_partition}: commit without an integer new_offset")
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """One group's verdict; ``partitions`` are sorted and include kept and skipped ones (audit)."""
+
+    group: str
+    verdict: Verdict
+    reason: str
+    partitions: tuple[PartitionPlan, ...]
+    target_state: str | None
+    member_count: int
+
+    @property
+    def expected_duplicates(self) -> int:
+        """Sum of the partitions' upper bounds (partitions without a bound count 0)."""
+        return sum(p.expected_duplicates or 0 for p in self.partitions)
+
+    @property
+    def commit_offsets(self) -> dict[TopicPartition, int]:
+        """Offsets to commit; always empty for a refused group, whatever the partitions say."""
+        if self.verdict == "refused":
+            return {}
+        return {p.topic_partition: p.new_offset for p in self.partitions
+                if p.action == "commit" and p.new_offset is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GroupPlan:
+        parts = tuple(PartitionPlan.from_dict(p) for p in data["partitions"])
+        plan = cls(**{**data, "partitions": parts})
+        _choice(plan.verdict, VERDICTS, "verdict")
+        return plan
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetPlan:
+    """Every group's decision for one failover ``source`` → ``target``, plus the inputs' context."""
+
+    source: str
+    target: str
+    now_ms: int
+    groups: tuple[GroupPlan, ...]
+    allow_rewind: bool = False
+    untranslated_policy: UntranslatedPolicy = "skip"
+    group_regex: str | None = None
+    topic_regex: str | None = None
+    source_inventory_known: bool = False
+    inventory_age_s: float | None = None
+    offset_syncs_known: bool = False
+    filtered_groups: int = 0
+    filtered_partitions: int = 0
+
+    @property
+    def refused_groups(self) -> tuple[GroupPlan, ...]:
+        return tuple(g for g in self.groups if g.verdict == "refused")
+
+    @property
+    def has_refusals(self) -> bool:
+        return any(g.verdict == "refused" for g in self.groups)
+
+    def commits(self) -> Iterator[tuple[str, dict[TopicPartition, int]]]:
+        """``(group, offsets)`` for each group with at least one commit action, in plan order."""
+        for group in self.groups:
+            offsets = group.commit_offsets
+            if offsets:
+                yield group.group, offsets
+
+    @property
+    def stats(self) -> PlanStats:
+        """Counts by verdict and action, duplicates, clamps, rewinds and filtered items."""
+        return plan_stats(self)
+
+    def safety_violations(self, thresholds: SafetyThresholds) -> tuple[str, ...]:
+        """Each threshold this plan exceeds, as a short sentence naming the override flag."""
+        return safety_violations(self, thresholds)
+
+    def raise_if_unsafe(self, thresholds: SafetyThresholds) -> None:
+        """Raise :class:`~drkit.errors.UnsafeError` (exit 3) if any threshold is exceeded.
+
+        Refused groups alone do not make the plan unsafe: they are reported, the CLI decides.
+        """
+        check_plan(self, thresholds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (lists, str keys) for the run journal."""
+        data = asdict(self)
+        data["groups"] = [{**g, "partitions": list(g["partitions"])} for g in data["groups"]]
+        return {"format": PLAN_FORMAT, **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OffsetPlan:
+        """Rebuild a plan from :meth:`to_dict` output; a damaged journal raises DrkitError."""
+        try:
+            if data.get("format") != PLAN_FORMAT:
+                raise ValueError(f"unknown plan format {data.get('format')!r}")
+            body = {k: v for k, v in data.items() if k != "format"}
+            groups = tuple(GroupPlan.from_dict(g) for g in body["groups"])
+            plan = cls(**{**body, "groups": groups})
+            _choice(plan.untranslated_policy, POLICIES, "untranslated_policy")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DrkitError(f"stored offset plan is unreadable ({exc}); "
+                             "re-run without --resume to build a new plan") from exc
+        return plan
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON form: equal plans, equal digests, across processes."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_plan(
+    source: str,
+    target: str,
+    checkpoints: Mapping[str, Mapping[TopicPartition, StampedCheckpoint]],
+    target_groups: Mapping[str, TargetGroup],
+    log_ranges: Mapping[TopicPartition, tuple[int, int]],
+    naming: FlowView,
+    options: PlanOptions,
+    source_groups: Mapping[str, SourceGroup] | None = None,
+    offset_syncs: Mapping[TopicPartition, Sequence[OffsetSync]] | None = None,
+    inventory_age_s: float | None = None,
+) -> OffsetPlan:
+    """Decide, per group and partition, what to commit on ``target``.
+
+    Groups come from the checkpoints, the source inventory and the standby's commits. Standby
+    commits count only on partitions in ``log_ranges`` (the mirrored partitions): commits on the
+    standby's own local topics are not the failover's business.
+    """
+    group_re = _compile(options.group_regex, "--group-regex")
+    topic_re = _compile(options.topic_regex, "--topic-regex")
+    src_topics = {tp.topic for sg in (source_groups or {}).values() for tp in sg.committed}
+    src_topics.update(tp.topic for tp in offset_syncs or {})
+    planner = _Planner(source, target, log_ranges, naming, options, source_groups, offset_syncs,
+                       inventory_age_s, {naming.to_target_topic(t): t for t in sorted(src_topics)})
+    names = set(checkpoints) | set(source_groups or {}) | {
+        name for name, tg in target_groups.items() if any(tp in log_ranges for tp in tg.committed)}
+    groups: list[GroupPlan] = []
+    filtered_groups = filtered_partitions = 0
+    for name in sorted(names):
+        if group_re is not None and group_re.fullmatch(name) is None:
+            filtered_groups += 1
+            continue
+        plan, dropped = planner.plan_group(name, checkpoints.get(name, {}),
+                                           target_groups.get(name), topic_re)
+        filtered_partitions += dropped
+        if plan is not None:
+            groups.append(plan)
+    return OffsetPlan(
+        source=source, target=target, now_ms=options.now_ms, groups=tuple(groups),
+        allow_rewind=options.allow_rewind, untranslated_policy=options.untranslated,
+        group_regex=options.group_regex, topic_regex=options.topic_regex,
+        source_inventory_known=source_groups is not None, inventory_age_s=inventory_age_s,
+        offset_syncs_known=offset_syncs is not None,
+        filtered_groups=filtered_groups, filtered_partitions=filtered_partitions,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Planner:
+    """The inputs shared by every group, so the per-group steps stay short."""
+
+    source: str
+    target: str
+    log_ranges: Mapping[TopicPartition, tuple[int, int]]
+    naming: FlowView
+    options: PlanOptions
+    source_groups: Mapping[str, SourceGroup] | None
+    offset_syncs: Mapping[TopicPartition, Sequence[OffsetSync]] | None
+    inventory_age_s: float | None
+    to_source: Mapping[str, str]  # target topic -> source topic, for the source names we know
+
+    def plan_group(
+        self, name: str, cps: Mapping[TopicPartition, StampedCheckpoint],
+        tg: TargetGroup | None, topic_re: re.Pattern[str] | None,
+    ) -> tuple[GroupPlan | None, int]:
+        """The group's plan (None if all its partitions were filtered) and how many were."""
+        sg = self.source_groups.get(name) if self.source_groups is not None else None
+        src = {TopicPartition(self.naming.to_target_topic(stp.topic), stp.partition): (stp, off)
+               for stp, off in (sg.committed if sg else {}).items()}
+        current = dict(tg.committed) if tg else {}
+        tps = set(cps) | set(src) | {tp for tp in current if tp in self.log_ranges}
+        kept = sorted(tp for tp in tps if topic_re is None or topic_re.fullmatch(tp.topic))
+        if (tps and not kept) or (not tps and sg is None):
+            return None, len(tps)
+        active = tg is not None and tg.is_active
+        parts = []
+        for tp in kept:
+            part = self.plan_partition(name, tp, cps.get(tp), current.get(tp), src.get(tp))
+            if active and part.action == "commit":
+                part = replace(part, action="skip", reason=f"not committed: group is active on "
+                               f"{self.target}; would {part.reason}")
+            parts.append(part)
+        verdict, reason = self.verdict(name, tg, parts, src)
+        return GroupPlan(name, verdict, reason, tuple(parts), tg.state if tg else None,
+                         tg.member_count if tg else 0), len(tps) - len(kept)
+
+    def verdict(self, name: str, tg: TargetGroup | None, parts: list[PartitionPlan],
+                src: Mapping[TopicPartition, tuple[TopicPartition, int]]) -> tuple[Verdict, str]:
+        if tg is not None and tg.is_active:
+            return "refused", (f"group has {tg.member_count} member(s) on {self.target} "
+                               f"(state {tg.state}); stop its consumers on {self.target} first")
+        missing = [p for p in parts if not p.translated]
+        if len(missing) == len(parts):
+            whys = dict.fromkeys(self.why_untranslated(name, p.topic_partition,
+                                                       src.get(p.topic_partition))
+                                 for p in parts) or {self.why_group_untranslated(name): None}
+            return "untranslated", "no checkpoint: " + "; ".join(whys)
+        gaps = f"; {len(missing)} without checkpoint" if missing else ""
+        commits = sum(p.action == "commit" for p in parts)
+        if commits:
+            return "commit", f"{commits} of {len(parts)} partition(s) to commit{gaps}"
+        return "nothing-to-do", f"standby already at or past every translated offset{gaps}"
+
+    def plan_partition(
+        self, group: str, tp: TopicPartition, stamped: StampedCheckpoint | None,
+        current: int | None, src: tuple[TopicPartition, int] | None,
+    ) -> PartitionPlan:
+        rng = self.log_ranges.get(tp)
+        start, end = rng if rng is not None else (None, None)
+        if stamped is None:
+            action, reason, new = self.untranslated(group, tp, current, src, rng)
+            return PartitionPlan(tp.topic, tp.partition, current, None, None, None, None, None,
+                                 start, end, new, action, reason)
+        cp = stamped.checkpoint
+        part = PartitionPlan(
+            tp.topic, tp.partition, current, cp.upstream_offset, cp.downstream_offset,
+            cp.metadata, stamped.timestamp_ms, (self.options.now_ms - stamped.timestamp_ms) / 1000,
+            start, end, None, "skip", MISSING_ON_STANDBY)
+        if rng is None:
+            return part
+        new, note = _clamp(cp.downstream_offset, rng, tp)
+        action, reason = self.decide(current, new, "translated")
+        resume = current if action == "keep" and current is not None else new
+        dups, basis = self.duplicates(tp, cp.upstream_offset, resume, rng[1], src)
+        return replace(part, new_offset=new, action=action, reason=f"{note}; {reason}" if note
+                       else reason, clamped=note is not None, expected_duplicates=dups,
+                       duplicates_basis=basis)
+
+    def decide(self, current: int | None, new: int, label: str) -> tuple[Action, str]:
+        """Rule: never move a group backwards unless allowed; equal is a no-op (idempotent)."""
+        if current is None:
+            return "commit", f"commit {label} {new} (no commit on standby)"
+        if current < new:
+            return "commit", f"advance {current} -> {label} {new}"
+        if current > new and self.options.allow_rewind:
+            return "commit", f"rewind {current} -> {label} {new} (--allow-rewind)"
+        return "keep", f"standby already at {current} ≥ {label} {new}"
+
+    def untranslated(
+        self, group: str, tp: TopicPartition, current: int | None,
+        src: tuple[TopicPartition, int] | None, rng: tuple[int, int] | None,
+    ) -> tuple[Action, str, int | None]:
+        """Apply the untranslated policy. It only fills partitions with no standby commit: an
+        existing commit is a real position (MM2's offset sync, or checkpoints lost to a delete
+        policy), and jumping it to ``latest`` would skip data and not be idempotent."""
+        reason = f"no checkpoint: {self.why_untranslated(group, tp, src)}"
+        policy = self.options.untranslated
+        if rng is None:
+            return "skip", f"{reason}; {MISSING_ON_STANDBY}", None
+        if policy == "skip":
+            return "skip", f"{reason}; policy skip: nothing committed", None
+        if current is not None:
+            return "keep", f"{reason}; standby commit {current} kept (policy {policy} only " \
+                           "fills partitions without one)", None
+        new = rng[0] if policy == "earliest" else rng[1]
+        return "commit", f"{reason}; commit {policy} {new}", new
+
+    def why_group_untranslated(self, group: str) -> str:
+        excluded = self.naming.group_exclusion_reason(group)
+        if excluded:
+            return f"group excluded by MM2's group filter ({excluded})"
+        return "group never committed on the source"
+
+    def why_untranslated(self, group: str, tp: TopicPartition,
+                         src: tuple[TopicPartition, int] | None) -> str:
+        """The likeliest reason MM2 wrote no checkpoint, most specific first (§3c)."""
+        excluded = self.naming.group_exclusion_reason(group)
+        if excluded:
+            return f"group excluded by MM2's group filter ({excluded})"
+        src_tp = src[0] if src else self.source_tp(tp)
+        if src_tp is not None and not self.naming.topic_included(src_tp.topic):
+            return f"topic {src_tp.topic} not replicated (MM2's topic filter)"
+        if self.source_groups is not None:
+            sg = self.source_groups.get(group)
+            age = "" if self.inventory_age_s is None else f"; {self.inventory_age_s:.0f}s old"
+            if sg is None:
+                return f"group not in the source inventory (no commits on {self.source}{age})"
+            if not sg.committed:
+                return "group never committed on the source"
+            if src is None:
+                return f"group never committed {src_tp or tp} on the source"
+        if self.offset_syncs is not None and src_tp is not None:
+            syncs = self.offset_syncs.get(src_tp, ())
+            if not syncs:
+                return f"no offset-sync yet for {src_tp}"
+            oldest = min(s.upstream_offset for s in syncs)
+            if src is not None and src[1] < oldest:
+                return (f"source commit {src[1]} older than the oldest retained offset-sync "
+                        f"(upstream {oldest}) of {src_tp}")
+        if self.source_groups is None:
+            return f"{NO_CHECKPOINT_YET}; source group inventory unavailable"
+        return NO_CHECKPOINT_YET
+
+    def source_tp(self, tp: TopicPartition) -> TopicPartition | None:
+        topic = self.to_source.get(tp.topic)
+        return None if topic is None else TopicPartition(topic, tp.partition)
+
+    def duplicates(self, tp: TopicPartition, upstream: int, resume: int, log_end: int,
+                   src: tuple[TopicPartition, int] | None) -> tuple[int, DuplicatesBasis]:
+        """Upper bound on records between ``resume`` and the true downstream position D(u).
+
+        Downstream offsets are dense while upstream ones may have gaps, so a sync (su, sd) with
+        su ≤ u gives D(u) ≤ sd + (u - su), and one with su ≥ u gives D(u) ≤ sd. Taking the
+        minimum over all syncs equals using the newest below and the oldest above u, and does not
+        depend on the order the syncs were read in.
+        """
+        src_tp = src[0] if src else self.source_tp(tp)
+        syncs = (self.offset_syncs or {}).get(src_tp, ()) if src_tp is not None else ()
+        if not syncs:
+            return max(0, log_end - resume), "log-end bound"
+        if any(s.upstream_offset == upstream and s.downstream_offset == resume for s in syncs):
+            return 0, "exact"
+        bound = min(log_end, *(s.downstream_offset + max(0, upstream - s.upstream_offset)
+                               for s in syncs))
+        return max(0, bound - resume), "offset-syncs"
+
+
+def _clamp(offset: int, rng: tuple[int, int], tp: TopicPartition) -> tuple[int, str | None]:
+    """Keep offsets inside the standby log (§7.6); say why when a checkpoint falls outside it."""
+    start, end = rng
+    if offset > end:
+        return end, f"checkpoint {offset} beyond log end {end} of {tp}: clamped"
+    if offset < start:
+        return start, (f"checkpoint {offset} below log start {start} of {tp}: clamped "
+                       "(earlier records were deleted on the standby)")
+    return offset, None
+
+
+def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{flag} {pattern!r} is not a valid regular expression: {exc}") from exc
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} {value!r} is not one of {', '.join(allowed)}")
