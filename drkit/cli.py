@@ -48,9 +48,12 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from drkit.lab.cli import lab  # noqa: PLC0415 - keeps `drkit --help` fast
+    from drkit.commands.plan import failover_cmd, plan_cmd  # noqa: PLC0415
+    from drkit.lab.cli import lab  # noqa: PLC0415
 
     cli.add_command(lab)
+    cli.add_command(plan_cmd)
+    cli.add_command(failover_cmd)
 
 
 _register()

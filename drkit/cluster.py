@@ -1,0 +1,186 @@
+"""The Kafka admin calls drkit makes, each bounded by a timeout and turned into a ClusterError.
+
+A thin edge over confluent-kafka's AdminClient: it returns drkit's plain values (TopicPartition,
+TargetGroup) so the pure planner never sees a Kafka object.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+from confluent_kafka import TopicPartition as KafkaTopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from drkit import kafka_clients
+from drkit.errors import ClusterError
+from drkit.mm2.model import TopicPartition
+from drkit.translate import TargetGroup
+
+# Consumer groups per ListConsumerGroupOffsets/ListOffsets wave: enough to keep the broker busy
+# without queueing thousands of requests in librdkafka at once.
+WAVE = 200
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    alias: str
+    bootstrap: str
+    cluster_id: str | None
+    controller_id: int | None
+    broker_count: int
+
+
+def _err(exc: BaseException) -> str:
+    if isinstance(exc, KafkaException) and exc.args:
+        kerr = exc.args[0]
+        return str(kerr.str() if hasattr(kerr, "str") else kerr)
+    return str(exc) or type(exc).__name__
+
+
+class Cluster:
+    """One cluster, by its MM2 alias, with every call bounded by ``timeout_s``."""
+
+    def __init__(self, alias: str, client_config: Mapping[str, str], timeout_s: float = 15.0):
+        self.alias = alias
+        self.config = dict(client_config)
+        self.timeout_s = timeout_s
+        self._admin: AdminClient | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.alias} ({self.config.get('bootstrap.servers', '?')})"
+
+    @property
+    def admin(self) -> AdminClient:
+        if self._admin is None:
+            self._admin = kafka_clients.admin(self.config)
+        return self._admin
+
+    def _wait(self, fut: concurrent.futures.Future[Any], what: str) -> Any:
+        try:
+            return fut.result(timeout=self.timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise ClusterError(f"{self.where} did not answer {what} within {self.timeout_s:.0f} s;"
+                               " is it up and reachable?") from None
+        except KafkaException as exc:
+            raise ClusterError(f"{self.where}: {what} failed: {_err(exc)}") from exc
+
+    def describe(self) -> ClusterInfo:
+        """Fails with a one-line ClusterError naming the host when the cluster is down."""
+        try:
+            fut = self.admin.describe_cluster(request_timeout=self.timeout_s)
+        except KafkaException as exc:
+            raise ClusterError(f"cannot reach {self.where}: {_err(exc)}") from exc
+        desc = self._wait(fut, "a metadata request")
+        return ClusterInfo(self.alias, self.config.get("bootstrap.servers", ""),
+                           desc.cluster_id, desc.controller.id if desc.controller else None,
+                           len(desc.nodes))
+
+    def topics(self) -> dict[str, int]:
+        """Topic name -> partition count."""
+        try:
+            md = self.admin.list_topics(timeout=self.timeout_s)
+        except KafkaException as exc:
+            raise ClusterError(f"cannot list topics on {self.where}: {_err(exc)}; "
+                               "is the cluster up?") from exc
+        return {t: len(m.partitions) for t, m in md.topics.items() if m.error is None}
+
+    def group_states(self) -> dict[str, str]:
+        """Every consumer group on the cluster and its state (e.g. EMPTY, STABLE)."""
+        res = self._wait(self.admin.list_consumer_groups(request_timeout=self.timeout_s),
+                         "ListGroups")
+        return {g.group_id: (g.state.name if g.state is not None else "UNKNOWN")
+                for g in res.valid}
+
+    def describe_groups(self, groups: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """(state, member count) per existing group; absent groups are left out."""
+        out: dict[str, tuple[str, int]] = {}
+        ids = sorted(set(groups))
+        for i in range(0, len(ids), WAVE):
+            futs = self.admin.describe_consumer_groups(ids[i:i + WAVE],
+                                                       request_timeout=self.timeout_s)
+            for gid, fut in futs.items():
+                try:
+                    desc = fut.result(timeout=self.timeout_s)
+                except KafkaException as exc:
+                    if "GROUP_ID_NOT_FOUND" in _err(exc):
+                        continue
+                    raise ClusterError(f"{self.where}: describing group {gid} failed: "
+                                       f"{_err(exc)}") from exc
+                except concurrent.futures.TimeoutError:
+                    raise ClusterError(f"{self.where} did not describe group {gid} within "
+                                       f"{self.timeout_s:.0f} s") from None
+                state = desc.state.name if desc.state is not None else "UNKNOWN"
+                if state == "DEAD" and not desc.members:
+                    continue  # the broker's answer for a group that does not exist
+                out[gid] = (state, len(desc.members))
+        return out
+
+    def committed(self, groups: Iterable[str]) -> dict[str, dict[TopicPartition, int]]:
+        """Committed offsets of many groups, requested concurrently in waves."""
+        out: dict[str, dict[TopicPartition, int]] = {}
+        ids = sorted(set(groups))
+        for i in range(0, len(ids), WAVE):
+            # The AdminClient takes one group per request; sending a wave of them at once keeps
+            # many requests in flight instead of paying one round trip per group.
+            futs = {}
+            for g in ids[i:i + WAVE]:
+                futs.update(self.admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(g)], request_timeout=self.timeout_s))
+            for gid, fut in futs.items():
+                res = self._wait(fut, f"committed offsets of group {gid}")
+                out[gid] = {TopicPartition(tp.topic, tp.partition): tp.offset
+                            for tp in res.topic_partitions if tp.offset >= 0 and not tp.error}
+        return out
+
+    def target_groups(self, groups: Iterable[str]) -> dict[str, TargetGroup]:
+        wanted = sorted(set(groups))
+        described = self.describe_groups(wanted)
+        offsets = self.committed(wanted)
+        out = {}
+        for gid in wanted:
+            committed = offsets.get(gid, {})
+            if gid not in described and not committed:
+                continue
+            state, members = described.get(gid, ("EMPTY", 0))
+            out[gid] = TargetGroup(gid, state, members, committed)
+        return out
+
+    def log_ranges(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition,
+                                                                       tuple[int, int]]:
+        """(log start, log end) per existing partition; missing partitions are left out."""
+        tps = sorted(set(partitions))
+        out: dict[TopicPartition, tuple[int, int]] = {}
+        for i in range(0, len(tps), WAVE * 10):
+            chunk = tps[i:i + WAVE * 10]
+            starts = self._list_offsets(chunk, OffsetSpec.earliest())
+            ends = self._list_offsets(chunk, OffsetSpec.latest())
+            for tp in chunk:
+                if tp in starts and tp in ends:
+                    out[tp] = (starts[tp], ends[tp])
+        return out
+
+    def _list_offsets(self, tps: list[TopicPartition], spec: OffsetSpec
+                      ) -> dict[TopicPartition, int]:
+        if not tps:
+            return {}
+        req = {KafkaTopicPartition(tp.topic, tp.partition): spec for tp in tps}
+        futs = self.admin.list_offsets(req, request_timeout=self.timeout_s)
+        out = {}
+        for ktp, fut in futs.items():
+            try:
+                res = fut.result(timeout=self.timeout_s)
+            except KafkaException as exc:
+                if "UNKNOWN_TOPIC_OR_PART" in _err(exc):
+                    continue
+                raise ClusterError(f"{self.where}: listing offsets of {ktp.topic}-"
+                                   f"{ktp.partition} failed: {_err(exc)}") from exc
+            except concurrent.futures.TimeoutError:
+                raise ClusterError(f"{self.where} did not list offsets within "
+                                   f"{self.timeout_s:.0f} s") from None
+            out[TopicPartition(ktp.topic, ktp.partition)] = int(res.offset)
+        return out

@@ -1,0 +1,59 @@
+"""Options and helpers shared by commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from drkit.config import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_from(ctx: click.Context, mm2_config: Path | None) -> Settings:
+    obj = ctx.find_root().obj or {}
+    return load_settings(obj.get("config_path"), mm2_config=mm2_config)
+
+
+def mm2_config_option(f: F) -> F:
+    return click.option("--mm2-config", type=click.Path(path_type=Path, dir_okay=False),
+                        default=None, help="MM2 properties file (instead of drkit.toml's).")(f)
+
+
+def output_option(*choices: str) -> Callable[[F], F]:
+    return click.option("--output", "-o", type=click.Choice(list(choices)), default=choices[0],
+                        show_default=True, help="Output format.")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def say(msg: str) -> None:
+    """Progress for humans on stderr, so stdout stays clean for --output json."""
+    click.echo(f"  … {msg}", err=True)
+
+
+class TtyProgress:
+    """A one-line progress indicator, only when stderr is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        pct = min(100, done * 100 // total)
+        if pct != self.last:
+            self.last = pct
+            sys.stderr.write(f"\r  {self.label}: {pct:3d}% ({done:,}/{total:,} records)")
+            if pct >= 100:
+                sys.stderr.write("\n")
+            sys.stderr.flush()

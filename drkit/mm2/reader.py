@@ -1,0 +1,214 @@
+"""Read a whole MM2 internal topic once, to the end offset captured when the read starts.
+
+MM2's own client (``RemoteClusterUtils.translateOffsets``) scans the checkpoints topic once per
+group and silently returns a partial map on timeout. drkit scans once for all groups, reads
+``read_committed``, keeps the last record per key in log order (never the max: a source rewind
+legitimately lowers a checkpoint), and fails rather than plan from a partial read.
+
+Only the surviving record per key is decoded: compaction semantics make older ones irrelevant,
+and decoding survivors keeps a 1,000,000-record scan close to a bare consume loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
+from confluent_kafka import TopicPartition as KafkaTopicPartition
+
+from drkit import kafka_clients
+from drkit.errors import ClusterError, CodecError
+from drkit.mm2.codec import (
+    JSON_CONVERTER_HINT,
+    decode_checkpoint,
+    decode_heartbeat,
+    decode_offset_sync,
+    looks_like_json,
+)
+from drkit.mm2.model import Heartbeat, OffsetSync, StampedCheckpoint, TopicPartition
+
+Progress = Callable[[int, int], None]
+BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    value: bytes | None
+    timestamp_ms: int
+    offset: int
+
+
+@dataclass
+class ScanResult:
+    """Last record per key, plus what the scan saw (for reports and benchmarks)."""
+
+    topic: str
+    cluster: str
+    end_offset: int
+    records_read: int = 0
+    latest: dict[bytes, RawRecord] = field(default_factory=dict)
+    history: list[tuple[bytes, RawRecord]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _where(cluster: str, config: Mapping[str, str]) -> str:
+    return f"{cluster} ({config.get('bootstrap.servers', '?')})"
+
+
+def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: float = 60.0,
+         keep_history: bool = False, progress: Progress | None = None) -> ScanResult:
+    """Read partition 0 of ``topic`` from the beginning to the end offset seen at the start."""
+    where = _where(cluster, config)
+    consumer = kafka_clients.consumer(
+        config, **{"isolation.level": "read_committed", "group.id": "drkit-internal-reader",
+                   "fetch.max.bytes": 52428800, "queued.max.messages.kbytes": 262144,
+                   "enable.partition.eof": True, "auto.offset.reset": "earliest"})
+    started = time.monotonic()
+    deadline = started + timeout_s
+    try:
+        try:
+            md = consumer.list_topics(topic, timeout=min(timeout_s, 15.0))
+        except KafkaException as exc:
+            raise ClusterError(f"cannot reach {where} to read {topic}: {exc.args[0]}; "
+                               "check the cluster is up and bootstrap.servers") from exc
+        tmeta = md.topics.get(topic)
+        if tmeta is None or tmeta.error is not None:
+            if tmeta is not None and tmeta.error.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise ClusterError(f"{topic} on {where}: {tmeta.error.str()}")
+            raise ClusterError(f"topic {topic} does not exist on {where}")
+        tp = KafkaTopicPartition(topic, 0)
+        try:
+            _low, end = consumer.get_watermark_offsets(tp, timeout=min(timeout_s, 15.0))
+        except KafkaException as exc:
+            raise ClusterError(f"cannot read the end offset of {topic} on {where}: "
+                               f"{exc.args[0]}") from exc
+        result = ScanResult(topic, cluster, end)
+        if end <= 0:
+            return result
+        consumer.assign([KafkaTopicPartition(topic, 0, OFFSET_BEGINNING)])
+        latest, history, keep = result.latest, result.history, keep_history
+        read = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ClusterError(
+                    f"read {read} records of {topic} on {where} but not to its end offset {end} "
+                    f"within {timeout_s:.0f} s; nothing was planned from a partial read "
+                    "(raise --timeout, or check for an open transaction on the topic)")
+            msgs = consumer.consume(BATCH, timeout=min(remaining, 0.1))
+            at_eof = False
+            for m in msgs:
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        at_eof = True
+                        continue
+                    raise ClusterError(f"reading {topic} on {where}: {err.str()}")
+                rec = RawRecord(m.value(), m.timestamp()[1], m.offset())
+                key = m.key()
+                if key is None:
+                    raise CodecError(f"{topic} offset {m.offset()} on {where}: record without a "
+                                     "key; MM2 always writes keys (wrong topic?)")
+                latest[key] = rec
+                if keep:
+                    history.append((key, rec))
+            read += len(msgs) - (1 if at_eof else 0)
+            if progress is not None and msgs:
+                progress(msgs[-1].offset() + 1, end)
+            last = msgs[-1].offset() + 1 if msgs and msgs[-1].error() is None else -1
+            if last >= end or ((at_eof or not msgs) and _position(consumer, tp) >= end):
+                break
+        result.records_read = read
+        result.seconds = time.monotonic() - started
+        return result
+    finally:
+        consumer.close()
+
+
+def _position(consumer: object, tp: KafkaTopicPartition) -> int:
+    pos = consumer.position([tp])[0].offset  # type: ignore[attr-defined]
+    return int(pos) if pos >= 0 else -1
+
+
+def _decode_error(topic: str, offset: int, key: bytes, value: bytes | None,
+                  exc: CodecError) -> CodecError:
+    if looks_like_json(key) or looks_like_json(value):
+        return CodecError(f"{topic} offset {offset}: {JSON_CONVERTER_HINT}")
+    return CodecError(f"{topic} offset {offset}: {exc}; the record is not in MM2's binary "
+                      "format (is this really an MM2 internal topic?)")
+
+
+@dataclass(frozen=True)
+class CheckpointIndex:
+    """Every group's last checkpoint per target partition, from one complete scan."""
+
+    topic: str
+    end_offset: int
+    records_read: int
+    deleted: int
+    seconds: float
+    by_group: dict[str, dict[TopicPartition, StampedCheckpoint]]
+
+    @property
+    def checkpoint_count(self) -> int:
+        return sum(len(p) for p in self.by_group.values())
+
+
+def index_checkpoints(scan_result: ScanResult) -> CheckpointIndex:
+    by_group: dict[str, dict[TopicPartition, StampedCheckpoint]] = {}
+    deleted = 0
+    for key, rec in scan_result.latest.items():
+        if rec.value is None:
+            deleted += 1  # a tombstone deletes the key (MM2 writes none, compaction may)
+            continue
+        try:
+            cp = decode_checkpoint(key, rec.value)
+        except CodecError as exc:
+            raise _decode_error(scan_result.topic, rec.offset, key, rec.value, exc) from exc
+        by_group.setdefault(cp.group, {})[TopicPartition(cp.topic, cp.partition)] = (
+            StampedCheckpoint(cp, rec.timestamp_ms, rec.offset))
+    return CheckpointIndex(scan_result.topic, scan_result.end_offset, scan_result.records_read,
+                           deleted, scan_result.seconds, by_group)
+
+
+def read_checkpoints(config: Mapping[str, str], topic: str, cluster: str, *,
+                     timeout_s: float = 60.0, progress: Progress | None = None
+                     ) -> CheckpointIndex:
+    return index_checkpoints(scan(config, topic, cluster, timeout_s=timeout_s,
+                                  progress=progress))
+
+
+def read_offset_syncs(config: Mapping[str, str], topic: str, cluster: str, *,
+                      timeout_s: float = 60.0) -> dict[TopicPartition, list[OffsetSync]]:
+    """Every retained sync per *source* partition, in log order (oldest first)."""
+    res = scan(config, topic, cluster, timeout_s=timeout_s, keep_history=True)
+    out: dict[TopicPartition, list[OffsetSync]] = {}
+    for key, rec in res.history:
+        if rec.value is None:
+            continue
+        try:
+            sync = decode_offset_sync(key, rec.value)
+        except CodecError as exc:
+            raise _decode_error(topic, rec.offset, key, rec.value, exc) from exc
+        out.setdefault(TopicPartition(sync.topic, sync.partition), []).append(sync)
+    return out
+
+
+def read_heartbeats(config: Mapping[str, str], topic: str, cluster: str, *,
+                    timeout_s: float = 30.0) -> dict[tuple[str, str], Heartbeat]:
+    """Newest heartbeat per (source, target) alias pair, by the value's own timestamp."""
+    res = scan(config, topic, cluster, timeout_s=timeout_s, keep_history=True)
+    out: dict[tuple[str, str], Heartbeat] = {}
+    for key, rec in res.history:
+        if rec.value is None:
+            continue
+        try:
+            hb = decode_heartbeat(key, rec.value)
+        except CodecError as exc:
+            raise _decode_error(topic, rec.offset, key, rec.value, exc) from exc
+        pair = (hb.source_alias, hb.target_alias)
+        if pair not in out or hb.timestamp_ms >= out[pair].timestamp_ms:
+            out[pair] = hb
+    return out

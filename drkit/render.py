@@ -1,0 +1,127 @@
+"""Plans and results as text an operator reads at 3 a.m.: ≤100 columns, units on every number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from drkit.apply import ApplyResult
+from drkit.planning import PlanInputs
+from drkit.translate import GroupPlan, OffsetPlan, PartitionPlan
+
+WIDTH = 100
+VERDICT_ORDER = {"refused": 0, "untranslated": 1, "commit": 2, "nothing-to-do": 3}
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _group_dups(g: GroupPlan) -> str:
+    parts = [p for p in g.partitions if p.action == "commit"]
+    if not parts:
+        return "-"
+    if any(p.expected_duplicates is None for p in parts):
+        return "?"
+    exact = all(p.duplicates_basis == "exact" for p in parts) or g.expected_duplicates == 0
+    return f"{'' if exact else '≤'}{g.expected_duplicates}"
+
+
+def _oldest_age(g: GroupPlan) -> float | None:
+    ages = [p.checkpoint_age_s for p in g.partitions if p.checkpoint_age_s is not None]
+    return max(ages) if ages else None
+
+
+def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool = False) -> str:
+    out = [f"Plan {plan.source} → {plan.target}   (digest {plan.digest()[:12]})"]
+    if inputs is not None:
+        out.append(f"  checkpoints: {inputs.checkpoints_topic}, {inputs.checkpoint_records} "
+                   f"records read in {inputs.checkpoint_scan_s:.2f} s")
+        src = "reachable" if inputs.source_reachable else "UNREACHABLE"
+        inv = ("none" if inputs.inventory_age_s is None
+               else f"{age(inputs.inventory_age_s)} old")
+        out.append(f"  source {plan.source}: {src}; group inventory: {inv}")
+        out.append(f"  offset-syncs: {clip(inputs.offset_syncs, WIDTH - 16)}")
+    rows = []
+    for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
+        n_commit = sum(1 for p in g.partitions if p.action == "commit")
+        rows.append([clip(g.group, 24), g.verdict, f"{n_commit}/{len(g.partitions)}",
+                     _group_dups(g), age(_oldest_age(g)), clip(g.reason, 30)])
+    out.append("")
+    out.append(tabulate(rows, headers=["group", "verdict", "commit", "dup (rec)",
+                                       "ckpt age", "reason"]) if rows else "(no groups)")
+    notes = [g for g in plan.groups if g.verdict in ("refused", "untranslated")]
+    if notes:
+        out.append("")
+        out.extend(f"  {g.group}: {g.reason}" for g in notes[:50])
+        if len(notes) > 50:
+            out.append(f"  … and {len(notes) - 50} more (--output json lists all)")
+    if detail:
+        out.append("")
+        out.append(partition_table(plan))
+    s = plan.stats
+    out.append("")
+    out.append(f"{len(plan.groups)} groups: "
+               + ", ".join(f"{n} {v}" for v, n in s.groups_by_verdict.items() if n)
+               + f"; {s.partitions_by_action.get('commit', 0)} partitions to commit, "
+               f"expected re-deliveries ≤ {s.expected_duplicates} records")
+    return "\n".join(out)
+
+
+def partition_table(plan: OffsetPlan) -> str:
+    rows = []
+    for g in plan.groups:
+        for p in g.partitions:
+            rows.append(_partition_row(g.group, p))
+    return tabulate(rows, headers=["group", "partition", "now", "new", "ckpt up/down",
+                                   "log end", "action"], disable_numparse=True)
+
+
+def _partition_row(group: str, p: PartitionPlan) -> list[str]:
+    def n(v: int | None) -> str:
+        return "-" if v is None else str(v)
+
+    ck = ("-" if p.checkpoint_upstream is None
+          else f"{p.checkpoint_upstream}/{p.checkpoint_downstream}")
+    action = p.action + (" (clamped)" if p.clamped else "")
+    return [clip(group, 18), clip(f"{p.topic}-{p.partition}", 24), n(p.current), n(p.new_offset),
+            ck, n(p.log_end), action]
+
+
+def plan_json(plan: OffsetPlan, inputs: PlanInputs | None = None) -> dict[str, Any]:
+    return {"plan": plan.to_dict(), "digest": plan.digest(), "stats": plan.stats.to_dict(),
+            "inputs": inputs.to_dict() if inputs else None}
+
+
+def apply_table(result: ApplyResult) -> str:
+    rows = [[clip(r.group, 30), r.outcome, len(r.offsets), r.attempts, clip(r.error, 40) or "-"]
+            for r in result.results if r.outcome != "committed"]
+    committed = len(result.by_outcome("committed"))
+    head = (f"Committed {committed} groups in {result.seconds:.2f} s; "
+            f"{len(result.by_outcome('refused'))} refused, {len(result.by_outcome('failed'))} failed")
+    if not rows:
+        return head
+    return head + "\n\n" + tabulate(rows, headers=["group", "outcome", "partitions", "tries",
+                                                   "error"])
+
+
+def apply_json(result: ApplyResult) -> dict[str, Any]:
+    return {
+        "seconds": round(result.seconds, 3),
+        "groups": [{"group": r.group, "outcome": r.outcome, "attempts": r.attempts,
+                    "error": r.error or None,
+                    "offsets": [{"topic": tp.topic, "partition": tp.partition, "offset": o}
+                                for tp, o in sorted(r.offsets.items())]}
+                   for r in result.results],
+    }
