@@ -3,62 +3,19 @@
 A plan can be correct and still a bad idea: many clamped checkpoints mean the standby log is not
 what MM2 saw, many untranslated partitions mean MM2 was not checkpointing, no groups at all means a
 wrong regex or checkpoints topic. The thresholds make those explicit and overridable by a flag,
-instead of leaving them to whoever reads the plan at 3 a.m. Pure; ``translate.py`` uses it.
+instead of leaving them to whoever reads the plan at 3 a.m. Pure; :class:`~drkit.plan.OffsetPlan`
+delegates :meth:`~drkit.plan.OffsetPlan.raise_if_unsafe` here through :class:`SafetyThresholds`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from drkit.errors import ConfigError, UnsafeError
-
-if TYPE_CHECKING:
-    from drkit.translate import OffsetPlan
-
-
-@dataclass(frozen=True, slots=True)
-class PlanStats:
-    """Counts for summaries and safety checks; ``clamped_commits``/``rewinds`` count commits only
-    (a kept or skipped partition writes nothing, so its checkpoint cannot do harm)."""
-
-    groups_by_verdict: Mapping[str, int]
-    partitions_by_action: Mapping[str, int]
-    partitions: int
-    untranslated_partitions: int
-    clamped_commits: int
-    rewinds: int
-    translated_groups: int
-    expected_duplicates: int
-    oldest_commit_checkpoint_age_s: float | None
-    filtered_groups: int
-    filtered_partitions: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def plan_stats(plan: OffsetPlan) -> PlanStats:
-    from drkit.translate import ACTIONS, VERDICTS  # lazy: translate imports this module
-
-    parts = [p for g in plan.groups for p in g.partitions]
-    ages = [p.checkpoint_age_s for p in parts
-            if p.action == "commit" and p.checkpoint_age_s is not None]
-    return PlanStats(
-        groups_by_verdict={v: sum(g.verdict == v for g in plan.groups) for v in VERDICTS},
-        partitions_by_action={a: sum(p.action == a for p in parts) for a in ACTIONS},
-        partitions=len(parts),
-        untranslated_partitions=sum(not p.translated for p in parts),
-        clamped_commits=sum(p.clamped and p.action == "commit" for p in parts),
-        rewinds=sum(p.rewind for p in parts),
-        translated_groups=sum(any(p.translated for p in g.partitions) for g in plan.groups),
-        expected_duplicates=sum(g.expected_duplicates for g in plan.groups),
-        oldest_commit_checkpoint_age_s=max(ages) if ages else None,
-        filtered_groups=plan.filtered_groups,
-        filtered_partitions=plan.filtered_partitions,
-    )
+from drkit.plan import OffsetPlan
+from drkit.plan import PlanStats as PlanStats  # these two lived here; old imports keep working
+from drkit.plan import plan_stats as plan_stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +46,14 @@ class SafetyThresholds:
         if fraction is not None and not 0 <= fraction <= 1:
             raise ConfigError(f"safety threshold max_untranslated_fraction must be within 0..1, "
                               f"not {fraction}")
+
+    def violations(self, plan: OffsetPlan) -> tuple[str, ...]:
+        """:func:`safety_violations` of ``plan`` against these limits."""
+        return safety_violations(plan, self)
+
+    def check(self, plan: OffsetPlan) -> None:
+        """:func:`check_plan`: raise :class:`UnsafeError` if ``plan`` exceeds these limits."""
+        check_plan(plan, self)
 
 
 def safety_violations(plan: OffsetPlan, limits: SafetyThresholds) -> tuple[str, ...]:

@@ -1,39 +1,36 @@
-"""Where each consumer group resumes on the standby: the offset plan (mm2-reference §3-§5, §7).
+"""Building the offset plan: where each group resumes on the standby (mm2-reference §3-§5, §7).
 
-Pure: plain values in, an :class:`OffsetPlan` out; no Kafka, no clock, no I/O. The caller reads the
-checkpoints, group states and log ranges; ``apply.py`` commits. Like octoDNS's ``Plan`` the plan is
-a value object: rendered many ways, checked with :meth:`OffsetPlan.raise_if_unsafe`, stored in the
-run journal (``to_dict``/``from_dict``/``digest``) so that a resumed run applies the *same* plan.
-
-Expected duplicates are an upper bound on records re-delivered relative to the checkpointed source
-position. Records the group consumed on the source *after* its last checkpoint are re-delivered
-too; the checkpoint age (``checkpoint_age_s``) bounds how much time that covers.
+Pure: plain values in (:class:`TargetGroup`, :class:`SourceGroup`, checkpoints, log ranges,
+:class:`PlanOptions`), an :class:`~drkit.plan.OffsetPlan` out; no Kafka, no clock, no I/O. The
+caller reads the checkpoints, group states and log ranges; ``apply.py`` commits. The plan's value
+objects live in :mod:`drkit.plan` and its safety thresholds in :mod:`drkit.plan_safety`; both are
+re-exported here, so ``from drkit.translate import OffsetPlan, SafetyThresholds`` keeps working.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
-from drkit.errors import ConfigError, DrkitError
+from drkit.errors import ConfigError
 from drkit.mm2.model import OffsetSync, StampedCheckpoint, TopicPartition
-from drkit.plan_safety import PlanStats as PlanStats
+from drkit.plan import ACTIONS as ACTIONS
+from drkit.plan import BASES as BASES
+from drkit.plan import PLAN_FORMAT as PLAN_FORMAT
+from drkit.plan import POLICIES as POLICIES
+from drkit.plan import VERDICTS as VERDICTS
+from drkit.plan import Action as Action
+from drkit.plan import DuplicatesBasis as DuplicatesBasis
+from drkit.plan import GroupPlan as GroupPlan
+from drkit.plan import OffsetPlan as OffsetPlan
+from drkit.plan import PartitionPlan as PartitionPlan
+from drkit.plan import PlanStats as PlanStats
+from drkit.plan import UntranslatedPolicy as UntranslatedPolicy
+from drkit.plan import Verdict as Verdict
 from drkit.plan_safety import SafetyThresholds as SafetyThresholds
-from drkit.plan_safety import check_plan, plan_stats, safety_violations
 
-Verdict = Literal["commit", "nothing-to-do", "refused", "untranslated"]
-Action = Literal["commit", "keep", "skip"]
-DuplicatesBasis = Literal["offset-syncs", "log-end bound", "exact", "none"]
-UntranslatedPolicy = Literal["skip", "earliest", "latest"]
-VERDICTS: tuple[Verdict, ...] = ("commit", "nothing-to-do", "refused", "untranslated")
-ACTIONS: tuple[Action, ...] = ("commit", "keep", "skip")
-BASES: tuple[DuplicatesBasis, ...] = ("offset-syncs", "log-end bound", "exact", "none")
-POLICIES: tuple[UntranslatedPolicy, ...] = ("skip", "earliest", "latest")
-PLAN_FORMAT = 1
 MISSING_ON_STANDBY = "partition not on standby (topic not mirrored or partition count differs)"
 NO_CHECKPOINT_YET = (
     "no checkpoint yet (MM2 emits every emit.checkpoints.interval.seconds; "
@@ -97,161 +94,6 @@ class PlanOptions:
                               f"not {self.untranslated!r}")
         _compile(self.group_regex, "--group-regex")
         _compile(self.topic_regex, "--topic-regex")
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionPlan:
-    """One partition's decision. ``new_offset`` is the proposed offset (translated and clamped, or
-    chosen by the untranslated policy); only ``action == "commit"`` writes it."""
-
-    topic: str
-    partition: int
-    current: int | None
-    checkpoint_upstream: int | None
-    checkpoint_downstream: int | None
-    checkpoint_metadata: str | None
-    checkpoint_time_ms: int | None
-    checkpoint_age_s: float | None
-    log_start: int | None
-    log_end: int | None
-    new_offset: int | None
-    action: Action
-    reason: str
-    clamped: bool = False
-    expected_duplicates: int | None = None
-    duplicates_basis: DuplicatesBasis = "none"
-
-    @property
-    def topic_partition(self) -> TopicPartition:
-        return TopicPartition(self.topic, self.partition)
-
-    @property
-    def translated(self) -> bool:
-        """True when MM2 wrote a checkpoint for this partition."""
-        return self.checkpoint_downstream is not None
-
-    @property
-    def rewind(self) -> bool:
-        """A commit that moves the standby group backwards (only with ``allow_rewind``)."""
-        return (self.action == "commit" and self.current is not None
-                and self.new_offset is not None and self.new_offset < self.current)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PartitionPlan:
-        plan = cls(**data)
-        _choice(plan.action, ACTIONS, "action")
-        _choice(plan.duplicates_basis, BASES, "duplicates_basis")
-        if plan.action == "commit" and not isinstance(plan.new_offset, int):
-            raise ValueError(f"{plan.topic_partition}: commit without an integer new_offset")
-        return plan
-
-
-@dataclass(frozen=True, slots=True)
-class GroupPlan:
-    """One group's verdict; ``partitions`` are sorted and include kept and skipped ones (audit)."""
-
-    group: str
-    verdict: Verdict
-    reason: str
-    partitions: tuple[PartitionPlan, ...]
-    target_state: str | None
-    member_count: int
-
-    @property
-    def expected_duplicates(self) -> int:
-        """Sum of the partitions' upper bounds (partitions without a bound count 0)."""
-        return sum(p.expected_duplicates or 0 for p in self.partitions)
-
-    @property
-    def commit_offsets(self) -> dict[TopicPartition, int]:
-        """Offsets to commit; always empty for a refused group, whatever the partitions say."""
-        if self.verdict == "refused":
-            return {}
-        return {p.topic_partition: p.new_offset for p in self.partitions
-                if p.action == "commit" and p.new_offset is not None}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GroupPlan:
-        parts = tuple(PartitionPlan.from_dict(p) for p in data["partitions"])
-        plan = cls(**{**data, "partitions": parts})
-        _choice(plan.verdict, VERDICTS, "verdict")
-        return plan
-
-
-@dataclass(frozen=True, slots=True)
-class OffsetPlan:
-    """Every group's decision for one failover ``source`` → ``target``, plus the inputs' context."""
-
-    source: str
-    target: str
-    now_ms: int
-    groups: tuple[GroupPlan, ...]
-    allow_rewind: bool = False
-    untranslated_policy: UntranslatedPolicy = "skip"
-    group_regex: str | None = None
-    topic_regex: str | None = None
-    source_inventory_known: bool = False
-    inventory_age_s: float | None = None
-    offset_syncs_known: bool = False
-    filtered_groups: int = 0
-    filtered_partitions: int = 0
-
-    @property
-    def refused_groups(self) -> tuple[GroupPlan, ...]:
-        return tuple(g for g in self.groups if g.verdict == "refused")
-
-    @property
-    def has_refusals(self) -> bool:
-        return any(g.verdict == "refused" for g in self.groups)
-
-    def commits(self) -> Iterator[tuple[str, dict[TopicPartition, int]]]:
-        """``(group, offsets)`` for each group with at least one commit action, in plan order."""
-        for group in self.groups:
-            offsets = group.commit_offsets
-            if offsets:
-                yield group.group, offsets
-
-    @property
-    def stats(self) -> PlanStats:
-        """Counts by verdict and action, duplicates, clamps, rewinds and filtered items."""
-        return plan_stats(self)
-
-    def safety_violations(self, thresholds: SafetyThresholds) -> tuple[str, ...]:
-        """Each threshold this plan exceeds, as a short sentence naming the override flag."""
-        return safety_violations(self, thresholds)
-
-    def raise_if_unsafe(self, thresholds: SafetyThresholds) -> None:
-        """Raise :class:`~drkit.errors.UnsafeError` (exit 3) if any threshold is exceeded.
-
-        Refused groups alone do not make the plan unsafe: they are reported, the CLI decides.
-        """
-        check_plan(self, thresholds)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (lists, str keys) for the run journal."""
-        data = asdict(self)
-        data["groups"] = [{**g, "partitions": list(g["partitions"])} for g in data["groups"]]
-        return {"format": PLAN_FORMAT, **data}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> OffsetPlan:
-        """Rebuild a plan from :meth:`to_dict` output; a damaged journal raises DrkitError."""
-        try:
-            if data.get("format") != PLAN_FORMAT:
-                raise ValueError(f"unknown plan format {data.get('format')!r}")
-            body = {k: v for k, v in data.items() if k != "format"}
-            groups = tuple(GroupPlan.from_dict(g) for g in body["groups"])
-            plan = cls(**{**body, "groups": groups})
-            _choice(plan.untranslated_policy, POLICIES, "untranslated_policy")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DrkitError(f"stored offset plan is unreadable ({exc}); "
-                             "re-run without --resume to build a new plan") from exc
-        return plan
-
-    def digest(self) -> str:
-        """SHA-256 of the canonical JSON form: equal plans, equal digests, across processes."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def build_plan(
@@ -489,8 +331,3 @@ def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
         return re.compile(pattern)
     except re.error as exc:
         raise ConfigError(f"{flag} {pattern!r} is not a valid regular expression: {exc}") from exc
-
-
-def _choice(value: str, allowed: tuple[str, ...], what: str) -> None:
-    if value not in allowed:
-        raise ValueError(f"{what} {value!r} is not one of {', '.join(allowed)}")

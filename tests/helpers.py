@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -89,5 +91,53 @@ def consume_and_commit(bootstrap: str, group: str, topic: str, upto: dict[int, i
         cons.assign([TopicPartition(topic, p, 0) for p in upto])
         cons.commit(offsets=[TopicPartition(topic, p, o) for p, o in upto.items()],
                     asynchronous=False)
+    finally:
+        cons.close()
+
+
+def drkit(*args: str, config: object = None, timeout: float = 300,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the drkit CLI the way an operator does, in a child process."""
+    full_env = {**os.environ, **(env or {})}
+    if config is not None:
+        full_env["DRKIT_CONFIG"] = str(config)
+    return subprocess.run(["drkit", *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+def committed(bootstrap: str, group: str, topic: str, partitions: list[int]) -> dict[int, int]:
+    """A group's committed offsets (partitions without a commit are left out)."""
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                     "enable.auto.commit": False})
+    try:
+        res = cons.committed([TopicPartition(topic, p) for p in partitions], timeout=15)
+        return {tp.partition: tp.offset for tp in res if tp.offset >= 0}
+    finally:
+        cons.close()
+
+
+def consume_from_committed(bootstrap: str, group: str, topic: str, partitions: list[int],
+                           timeout_s: float = 60.0) -> list[Message]:
+    """Consume as the group would after failover: from its committed offsets to the end."""
+    ends = end_offsets(bootstrap, topic)
+    cons = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                     "enable.auto.commit": False, "auto.offset.reset": "error"})
+    try:
+        start = cons.committed([TopicPartition(topic, p) for p in partitions], timeout=15)
+        todo = {tp.partition for tp in start if tp.offset < ends[tp.partition]}
+        cons.assign(start)
+        out: list[Message] = []
+        deadline = time.monotonic() + timeout_s
+        while todo:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"group {group} could not consume {topic} to its end")
+            msg = cons.poll(0.5)
+            if msg is None:
+                continue
+            assert msg.error() is None, f"consuming {topic} as {group}: {msg.error()}"
+            out.append(msg)
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                todo.discard(msg.partition())
+        return out
     finally:
         cons.close()

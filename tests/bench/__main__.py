@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-ALL = ["lab"]
+ALL = ["lab", "scan", "commit"]
 
 
 def main(argv: list[str]) -> int:
