@@ -16,8 +16,13 @@ from typing import Literal
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity import wait_exponential
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from drkit.cluster import WAVE, Cluster
 from drkit.mm2.model import TopicPartition
@@ -69,8 +74,8 @@ def _code_name(exc: KafkaException) -> str:
 
 
 def _partition_errors(res: ConsumerGroupTopicPartitions) -> list[str]:
-    return [f"{tp.topic}-{tp.partition}: {tp.error.name()}" for tp in res.topic_partitions
-            if tp.error is not None]
+    return [f"{tp.topic}-{tp.partition}: {tp.error.name()}"
+            for tp in res.topic_partitions or [] if tp.error is not None]
 
 
 def commit_offsets(cluster: Cluster, commits: Iterable[tuple[str, Mapping[TopicPartition, int]]],

@@ -48,8 +48,8 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from drkit.commands.plan import failover_cmd, plan_cmd  # noqa: PLC0415
-    from drkit.lab.cli import lab  # noqa: PLC0415
+    from drkit.commands.plan import failover_cmd, plan_cmd
+    from drkit.lab.cli import lab
 
     cli.add_command(lab)
     cli.add_command(plan_cmd)

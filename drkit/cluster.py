@@ -13,7 +13,7 @@ from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from drkit import kafka_clients
 from drkit.errors import ClusterError
@@ -157,8 +157,8 @@ class Cluster:
         out: dict[TopicPartition, tuple[int, int]] = {}
         for i in range(0, len(tps), WAVE * 10):
             chunk = tps[i:i + WAVE * 10]
-            starts = self._list_offsets(chunk, OffsetSpec.earliest())
-            ends = self._list_offsets(chunk, OffsetSpec.latest())
+            starts = self._list_offsets(chunk, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
+            ends = self._list_offsets(chunk, OffsetSpec.latest())  # type: ignore[no-untyped-call]
             for tp in chunk:
                 if tp in starts and tp in ends:
                     out[tp] = (starts[tp], ends[tp])

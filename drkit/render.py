@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from tabulate import tabulate
@@ -52,19 +53,22 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
         inv = ("none" if inputs.inventory_age_s is None
                else f"{age(inputs.inventory_age_s)} old")
         out.append(f"  source {plan.source}: {src}; group inventory: {inv}")
-        out.append(f"  offset-syncs: {clip(inputs.offset_syncs, WIDTH - 16)}")
+        out.append(clip(f"  offset-syncs: {inputs.offset_syncs}", WIDTH))
     rows = []
     for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
         n_commit = sum(1 for p in g.partitions if p.action == "commit")
         rows.append([clip(g.group, 24), g.verdict, f"{n_commit}/{len(g.partitions)}",
-                     _group_dups(g), age(_oldest_age(g)), clip(g.reason, 30)])
+                     _group_dups(g), age(_oldest_age(g)),
+                     clip(g.reason.removeprefix("no checkpoint: "), 30)])
     out.append("")
     out.append(tabulate(rows, headers=["group", "verdict", "commit", "dup (rec)",
                                        "ckpt age", "reason"]) if rows else "(no groups)")
     notes = [g for g in plan.groups if g.verdict in ("refused", "untranslated")]
     if notes:
         out.append("")
-        out.extend(f"  {g.group}: {g.reason}" for g in notes[:50])
+        for g in notes[:50]:
+            out.extend(textwrap.wrap(f"{g.group}: {g.reason}", WIDTH, initial_indent="  ",
+                                     subsequent_indent="      "))
         if len(notes) > 50:
             out.append(f"  … and {len(notes) - 50} more (--output json lists all)")
     if detail:
@@ -84,8 +88,8 @@ def partition_table(plan: OffsetPlan) -> str:
     for g in plan.groups:
         for p in g.partitions:
             rows.append(_partition_row(g.group, p))
-    return tabulate(rows, headers=["group", "partition", "now", "new", "ckpt up/down",
-                                   "log end", "action"], disable_numparse=True)
+    return str(tabulate(rows, headers=["group", "partition", "now", "new", "ckpt up/down",
+                                       "log end", "action"], disable_numparse=True))
 
 
 def _partition_row(group: str, p: PartitionPlan) -> list[str]:
@@ -108,12 +112,13 @@ def apply_table(result: ApplyResult) -> str:
     rows = [[clip(r.group, 30), r.outcome, len(r.offsets), r.attempts, clip(r.error, 40) or "-"]
             for r in result.results if r.outcome != "committed"]
     committed = len(result.by_outcome("committed"))
+    refused, failed = len(result.by_outcome("refused")), len(result.by_outcome("failed"))
     head = (f"Committed {committed} groups in {result.seconds:.2f} s; "
-            f"{len(result.by_outcome('refused'))} refused, {len(result.by_outcome('failed'))} failed")
+            f"{refused} refused, {failed} failed")
     if not rows:
         return head
-    return head + "\n\n" + tabulate(rows, headers=["group", "outcome", "partitions", "tries",
-                                                   "error"])
+    table = tabulate(rows, headers=["group", "outcome", "partitions", "tries", "error"])
+    return f"{head}\n\n{table}"
 
 
 def apply_json(result: ApplyResult) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -80,7 +79,7 @@ def _make_plan(ctx: click.Context, kw: dict[str, Any], quiet: bool
 @plan_options
 @output_option("table", "json")
 @click.pass_context
-def plan_cmd(ctx: click.Context, output: str, **kw: Any) -> None:
+def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
     """Dry run: show where every group would resume on the standby. Commits nothing.
 
     Exit 0 when the plan is safe, 3 when a safety threshold is exceeded or a group is refused.
@@ -102,7 +101,7 @@ def plan_cmd(ctx: click.Context, output: str, **kw: Any) -> None:
               help="Do not ask for confirmation (automation).")
 @output_option("table", "json")
 @click.pass_context
-def failover_cmd(ctx: click.Context, output: str, yes: bool, **kw: Any) -> None:
+def failover_cmd(ctx: click.Context, /, output: str, yes: bool, **kw: Any) -> None:
     """Translate and commit every group's offsets on the standby.
 
     Reads MM2's checkpoints on the standby (the source may be dead), shows the plan, asks for
@@ -153,8 +152,8 @@ def _next_step(plan: OffsetPlan, result: ApplyResult | None) -> None:
     elif result is not None and result.by_outcome("failed"):
         click.echo("NEXT: check the standby cluster, then run the same command again.", err=True)
     elif result is not None:
-        click.echo(f"NEXT: start consumers on {plan.target}; they resume from these offsets. "
-                   "Running clients do not re-resolve DNS: restart them.")
+        click.echo(f"NEXT: start consumers on {plan.target}; they resume from these offsets.\n"
+                   "      Running clients do not re-resolve DNS: restart them.")
 
 
 __all__ = ["UnsafeError", "failover_cmd", "plan_cmd"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from drkit.errors import UsageError
+from drkit.errors import LabError, UsageError
 from drkit.lab import bind, files
 from drkit.lab.jars import KAFKA_VERSION, KafkaJars, ensure_jars, from_kafka_home
 from drkit.lab.lab import BROKERS, MEMBERS, Lab, default_dir
@@ -55,8 +55,9 @@ def fetch(lab_dir: Path | None, kafka_home: Path | None) -> None:
     del lab_dir
     started = time.monotonic()
     jars = _jars(kafka_home)
+    count = len(list(jars.lib_dir.glob("*.jar")))
     click.echo(f"Kafka {jars.version} jars in {jars.lib_dir} "
-               f"({len(list(jars.lib_dir.glob('*.jar')))} jars, {time.monotonic() - started:.1f} s)")
+               f"({count} jars, {time.monotonic() - started:.1f} s)")
 
 
 @lab.command()
@@ -133,7 +134,7 @@ def down(lab_dir: Path | None, purge: bool) -> None:
     stopped = the_lab.down()
     click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
     if purge:
-        import shutil  # noqa: PLC0415
+        import shutil
 
         shutil.rmtree(path)
         click.echo(f"removed {path}")
@@ -147,7 +148,8 @@ def stop(lab_dir: Path | None, member: str, kill: bool) -> None:
     """Stop one member: primary, backup, mm2 or bind."""
     the_lab = Lab.open(_dir(lab_dir))
     done = the_lab.stop(member, kill=kill)
-    click.echo(f"{member}: {'killed' if kill and done else 'stopped' if done else 'was not running'}")
+    word = ("killed" if kill else "stopped") if done else "was not running"
+    click.echo(f"{member}: {word}")
 
 
 @lab.command()
@@ -174,7 +176,7 @@ def env(lab_dir: Path | None) -> None:
 @click.option("--keep", is_flag=True, help="Leave the lab running afterwards.")
 def demo(lab_dir: Path | None, keep: bool) -> None:
     """Start a lab, replicate orders, and show the checkpoints MM2 wrote for three groups."""
-    from drkit.lab import demo as demo_mod  # noqa: PLC0415
+    from drkit.lab import demo as demo_mod
 
     path = _dir(lab_dir)
     _clear_stale_demo(path)
@@ -184,14 +186,32 @@ def demo(lab_dir: Path | None, keep: bool) -> None:
     the_lab.up()
     try:
         result = demo_mod.run(the_lab, _say)
-        click.echo(f"\nMirrorMaker 2 checkpoints on backup (primary.checkpoints.internal), "
-                   f"{result.seconds_to_checkpoints:.1f} s after the commits:")
-        rows = [[c.group, c.topic, c.partition, c.upstream_offset, c.downstream_offset,
-                 c.upstream_offset - c.downstream_offset] for c in result.checkpoints]
+        click.echo(f"\n1. MirrorMaker 2 checkpoints on backup, "
+                   f"{result.seconds_to_checkpoints:.1f} s after the groups committed on primary:")
+        rows = [[c.group, c.topic, c.partition, c.upstream_offset, c.downstream_offset]
+                for c in result.checkpoints]
         click.echo(tabulate(rows, headers=["group", "topic on backup", "part",
-                                           "primary offset", "backup offset", "behind (records)"]))
-        click.echo("\n'behind' is how many records a consumer would see again after failing "
-                   "over: MM2 translates\nonly to its last offset-sync (offset.lag.max=100).")
+                                           "primary offset", "backup offset"]))
+        env = {"DRKIT_CONFIG": str(the_lab.config_path)}
+        click.echo("\n2. $ drkit plan --from primary --to backup          (dry run)")
+        _run_drkit(["plan", "--from", "primary", "--to", "backup"], env)
+        click.echo("\n3. The primary region goes dark: $ drkit lab stop primary --kill")
+        the_lab.stop("primary", kill=True)
+        click.echo("\n4. $ drkit failover --from primary --to backup --yes")
+        _run_drkit(["failover", "--from", "primary", "--to", "backup", "--yes"], env)
+        click.echo("\n5. Each group consumes primary.orders on backup from its new offsets:")
+        checks = demo_mod.verify(the_lab)
+        click.echo(tabulate(
+            [[c.group, ", ".join(f"{p}:{o}" for p, o in sorted(c.resumes_at.items())),
+              c.consumed_after, c.redelivered, c.lost] for c in checks],
+            headers=["group", "resumes at (part:offset)", "consumed", "again", "lost"]))
+        lost = sum(c.lost for c in checks)
+        click.echo(f"\n{'No record lost.' if lost == 0 else f'{lost} RECORDS LOST'} "
+                   "'again' = records processed on primary and re-delivered on backup: "
+                   "MM2\ntranslates only to its last offset-sync (offset.lag.max=100), "
+                   "and drkit predicted the bound above.")
+        if lost:
+            raise LabError(f"the demo lost {lost} records; see the lab logs in {path}")
     finally:
         if keep:
             click.echo(f"\nlab left running: eval \"$(drkit lab env --dir {path})\"; "
@@ -208,6 +228,18 @@ def _clear_stale_demo(path: Path) -> None:
     old = Lab.open(path)
     if any(old.state.running(m) for m in MEMBERS):
         raise UsageError(f"a lab is running in {path}; `drkit lab down --dir {path}` first")
-    import shutil  # noqa: PLC0415
+    import shutil
 
     shutil.rmtree(path)
+
+
+def _run_drkit(args: list[str], env: dict[str, str]) -> None:
+    """Run drkit as a user would, showing its output as it is."""
+    import os
+    import subprocess
+
+    res = subprocess.run(["drkit", *args], env={**os.environ, **env}, capture_output=True,
+                         text=True, check=False)
+    click.echo("\n".join(f"   {line}" for line in res.stdout.rstrip().splitlines()))
+    if res.returncode != 0:
+        raise UsageError(f"drkit {args[0]} exited {res.returncode}: {res.stderr.strip()}")

@@ -20,7 +20,9 @@ KAFKA_VERSION = "4.2.0"
 LOG4J_VERSION = "2.25.3"
 SLF4J_VERSION = "1.7.36"
 
-_KAFKA_ARTIFACTS = ("kafka_2.13", "kafka-server", "connect-mirror", "connect-runtime", "kafka-tools")
+_KAFKA_ARTIFACTS = (
+    "kafka_2.13", "kafka-server", "connect-mirror", "connect-runtime", "kafka-tools",
+)
 
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -100,7 +102,8 @@ def ensure_jars(kafka_version: str = KAFKA_VERSION, *, quiet: bool = True) -> Ka
     The directory is filled under a temporary name and renamed when complete, so an interrupted
     download never leaves a half-filled cache that later runs would trust.
     """
-    require_tool("java", "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
+    require_tool("java",
+                 "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
     root = cache_root() / f"kafka-{kafka_version}"
     lib = root / "lib"
     if (root / "COMPLETE").exists() and lib.is_dir():

@@ -172,7 +172,7 @@ class Lab:
         lab.mm2_config_path.write_text(files.mm2_properties(
             {b: state.bootstrap(b) for b in BROKERS}, mm2))
         if with_dns:
-            from drkit.lab import bind  # noqa: PLC0415 - only when BIND is wanted
+            from drkit.lab import bind
 
             state.dns = bind.prepare(lab_dir / "dns", free_port())
         lab.write_drkit_toml()
@@ -224,7 +224,7 @@ class Lab:
             argv = [*self._java(MM2_JVM, "log4j2.properties", member),
                     "org.apache.kafka.connect.mirror.MirrorMaker", str(self.mm2_config_path)]
         else:
-            from drkit.lab import bind  # noqa: PLC0415
+            from drkit.lab import bind
 
             assert self.state.dns is not None
             argv = bind.argv(self.state.dns)
@@ -247,7 +247,7 @@ class Lab:
                 ready.wait_mirrored(self.bootstrap(src), self.bootstrap(tgt),
                                     self.sentinel_topics(src, tgt), timeout_s, alive)
         else:
-            from drkit.lab import bind  # noqa: PLC0415
+            from drkit.lab import bind
 
             assert self.state.dns is not None
             bind.wait_ready(self.state.dns, timeout_s, alive)

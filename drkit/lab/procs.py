@@ -63,7 +63,7 @@ def spawn(argv: Sequence[str], log_file: Path, cwd: Path) -> ProcessRecord:
     """Start a detached process (own session) that outlives the drkit command that started it."""
     with open(log_file, "ab") as log:
         try:
-            proc = subprocess.Popen(  # noqa: S603 - argv is built by drkit, not a shell string
+            proc = subprocess.Popen(
                 list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=cwd, start_new_session=True, close_fds=True,
             )

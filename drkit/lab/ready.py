@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import NewTopic
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from drkit import kafka_clients
 from drkit.errors import LabError
@@ -41,7 +41,8 @@ def wait_broker(bootstrap: str, timeout_s: float, alive: Callable[[], None]) -> 
         if broker_answers(bootstrap, 2.0):
             return
         time.sleep(0.25)
-    raise LabError(f"broker at {bootstrap} did not answer metadata requests within {timeout_s:.0f} s")
+    raise LabError(f"broker at {bootstrap} did not answer metadata requests "
+                   f"within {timeout_s:.0f} s")
 
 
 def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
