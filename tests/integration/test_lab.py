@@ -136,3 +136,15 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     res = subprocess.run(["drkit", "lab", "up", "--dir", str(tmp_path / "x"), "--flow", "a->b"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "--flow 'a->b'" in res.stderr
+
+
+def test_readme_demo_fails_over_without_losing_records(tmp_path: Path, kafka_jars) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "DRKIT_CACHE": str(kafka_jars.lib_dir.parent.parent)}
+    res = subprocess.run(["drkit", "lab", "demo", "--dir", str(tmp_path / "demo")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Committed 3 groups" in res.stdout
+    assert "No record lost." in res.stdout
+    assert "connect-audit: no checkpoint: group excluded" in res.stdout
+    lab = Lab.open(tmp_path / "demo")
+    assert not any(lab.state.running(m) for m in ("primary", "backup", "mm2", "bind"))
