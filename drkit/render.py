@@ -57,9 +57,9 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
     rows = []
     for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
         n_commit = sum(1 for p in g.partitions if p.action == "commit")
-        rows.append([clip(g.group, 24), g.verdict, f"{n_commit}/{len(g.partitions)}",
+        rows.append([clip(g.group, 22), g.verdict, f"{n_commit}/{len(g.partitions)}",
                      _group_dups(g), age(_oldest_age(g)),
-                     clip(g.reason.removeprefix("no checkpoint: "), 30)])
+                     clip(g.reason.removeprefix("no checkpoint: "), 26)])
     out.append("")
     out.append(tabulate(rows, headers=["group", "verdict", "commit", "dup (rec)",
                                        "ckpt age", "reason"]) if rows else "(no groups)")

@@ -202,3 +202,50 @@ def test_unknown_cluster_and_disabled_flow_are_usage_errors(lab: Lab) -> None:
     assert res.returncode == 2 and "backup->primary.enabled = true" in res.stderr
 
 
+
+
+def test_apply_treats_a_member_that_joined_after_planning_as_refused(lab: Lab) -> None:
+    """The broker, not the plan, has the last word: a late joiner makes the commit refused."""
+    from drkit.apply import apply_plan
+    from drkit.cluster import Cluster
+    from drkit.lab.ready import create_topics
+    from drkit.planning import gather_plan, now_ms
+    from drkit.translate import PlanOptions
+
+    topic = f"orders.race-{uuid.uuid4().hex[:6]}"
+    remote = f"primary.{topic}"
+    create_topics(lab.bootstrap("primary"), {topic: 2})
+    produce(lab.bootstrap("primary"), topic, [(p, b"k", b"v") for p in (0, 1) for _ in range(8)])
+    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, f"{remote} on backup")
+    late, calm = f"late-{uuid.uuid4().hex[:6]}", f"calm-{uuid.uuid4().hex[:6]}"
+    for group in (late, calm):
+        consume_and_commit(lab.bootstrap("primary"), group, topic, {0: 8, 1: 3})
+    wait_until(lambda: _checkpointed(lab, "primary.checkpoints.internal",
+                                     {late: {0: 8, 1: 3}, calm: {0: 8, 1: 3}}, remote), 90,
+               "checkpoints of both groups")
+    settings = load_settings(lab.config_path)
+    plan, _ = gather_plan(settings, "primary", "backup",
+                          PlanOptions(group_regex=f"{late}|{calm}", now_ms=now_ms()))
+    assert {g.group: g.verdict for g in plan.groups} == {late: "commit", calm: "commit"}
+
+    member = IdleMember(lab.bootstrap("backup"), late, remote)
+    try:
+        member.join()
+        cluster = Cluster("backup", settings.cluster("backup").usable_client_config())
+        result = apply_plan(cluster, plan)
+        outcome = {r.group: r.outcome for r in result.results}
+        assert outcome == {late: "refused", calm: "committed"}
+        assert committed(lab.bootstrap("backup"), late, remote, [0, 1]) == {}
+        expected = dict(next(o for g, o in plan.commits() if g == calm))
+        assert committed(lab.bootstrap("backup"), calm, remote, [0, 1]) == {
+            tp.partition: off for tp, off in expected.items()}
+
+        again = apply_plan(cluster, plan)  # re-applying the same plan is harmless
+        assert {r.group: r.outcome for r in again.results}[calm] == "committed"
+        assert committed(lab.bootstrap("backup"), calm, remote, [0, 1]) == {
+            tp.partition: off for tp, off in expected.items()}
+    finally:
+        member.close()
+    replan, _ = gather_plan(settings, "primary", "backup",
+                            PlanOptions(group_regex=calm, now_ms=now_ms()))
+    assert [g.verdict for g in replan.groups] == ["nothing-to-do"]
