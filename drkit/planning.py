@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from drkit.errors import ClusterError, DrkitError
 from drkit.mm2.model import OffsetSync, TopicPartition
 from drkit.mm2.policy import ReplicationPolicy
 from drkit.mm2.reader import CheckpointIndex, Progress, read_checkpoints, read_offset_syncs
+from drkit.mm2.versions import MM2Behaviour, behaviour
 from drkit.translate import OffsetPlan, PlanOptions, SourceGroup, build_plan
 
 SOURCE_PROBE_TIMEOUT_S = 5.0
@@ -54,9 +55,10 @@ class PlanInputs:
     source_error: str | None
     inventory_age_s: float | None
     offset_syncs: str  # where the syncs came from, or why not
+    mm2: MM2Behaviour = field(default_factory=lambda: behaviour(None))
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "mm2": self.mm2.to_dict()}
 
 
 def inventory_path(settings: Settings, source: str) -> Path:
@@ -143,7 +145,7 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
                       source_groups=source_groups, offset_syncs=syncs,
                       inventory_age_s=inventory_age)
     inputs = PlanInputs(cp_topic, index.records_read, round(index.seconds, 3), src_err is None,
-                        src_err, inventory_age, syncs_note)
+                        src_err, inventory_age, syncs_note, behaviour(settings.mm2.version))
     return plan, inputs
 
 

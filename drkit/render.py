@@ -54,6 +54,12 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
                else f"{age(inputs.inventory_age_s)} old")
         out.append(f"  source {plan.source}: {src}; group inventory: {inv}")
         out.append(clip(f"  offset-syncs: {inputs.offset_syncs}", WIDTH))
+        mm2 = inputs.mm2
+        out.append(f"  MM2 {mm2.version}{' (assumed)' if mm2.assumed else ''}: "
+                   f"{mm2.range_label} checkpoint semantics")
+        for note in mm2.notes:
+            out.extend(textwrap.wrap(f"note: {note}", WIDTH, initial_indent="  ",
+                                     subsequent_indent="        "))
     rows = []
     for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
         n_commit = sum(1 for p in g.partitions if p.action == "commit")

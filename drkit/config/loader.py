@@ -117,7 +117,8 @@ def build_settings(
     client_tables = _toml_clusters(toml, label, aliases, properties.source)
     overrides = _toml_topic_overrides(toml, label, aliases)
     policy_class, separator, internal = view.policy(None)
-    mm2 = MM2Settings(aliases, properties, policy_class, separator, internal, overrides)
+    mm2 = MM2Settings(aliases, properties, policy_class, separator, internal, overrides,
+                      _toml_mm2_version(toml, label))
     clusters = {a: build_cluster(view, a, client_tables.get(a, {})) for a in aliases}
     flows = {(s, t): build_flow(view, s, t, overrides) for s in aliases for t in aliases if s != t}
 
@@ -190,9 +191,10 @@ def _toml_topic_overrides(
 ) -> dict[str, str]:
     """``[mm2.topics]``: explicit internal topic names for custom policies (KIP-690)."""
     mm2 = _toml_table(toml, "mm2", label)
-    if set(mm2) - {"topics"}:
+    if set(mm2) - {"topics", "version"}:
         raise ConfigError(
-            f"{label}: unknown key 'mm2.{sorted(set(mm2) - {'topics'})[0]}'; allowed: topics"
+            f"{label}: unknown key 'mm2.{sorted(set(mm2) - {'topics', 'version'})[0]}'; "
+            "allowed: topics, version"
         )
     raw = mm2.get("topics", {})
     if not isinstance(raw, dict):
@@ -221,3 +223,19 @@ def _toml_topic_overrides(
         if not isinstance(value, str) or not value:
             raise ConfigError(f'{label}: mm2.topics."{key}" must be a non-empty topic name')
     return flat
+
+
+def _toml_mm2_version(toml: Mapping[str, Any], label: str) -> str | None:
+    """``[mm2] version``: the Kafka version MM2 runs; checkpoint semantics depend on it."""
+    raw = _toml_table(toml, "mm2", label).get("version")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ConfigError(f'{label}: mm2.version must be a string such as "3.7.1"')
+    from drkit.mm2.versions import parse_version
+
+    try:
+        parse_version(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: mm2.version: {exc}") from None
+    return raw

@@ -178,6 +178,7 @@ class MM2Settings:
     replication_policy_separator: str = "."
     internal_separator_enabled: bool = True
     topic_overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
+    version: str | None = None
 
     def policy(self, source_alias: str | None = None) -> ReplicationPolicy:
         """The top-level policy; prefer :meth:`Flow.policy`, which applies flow overrides."""

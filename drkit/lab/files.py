@@ -147,12 +147,15 @@ def _escape(value: str) -> str:
 
 
 def drkit_toml(mm2_file: str, state_dir: str, dns: dict[str, str] | None,
-               records: Iterable[tuple[str, dict[str, str]]] = ()) -> str:
+               records: Iterable[tuple[str, dict[str, str]]] = (),
+               mm2_version: str | None = None) -> str:
     text = [
         "# drkit configuration for the local lab, written by `drkit lab up`.",
         f'mm2_config = "{mm2_file}"',
         f'state_dir = "{state_dir}"',
     ]
+    if mm2_version:
+        text += ["", "[mm2]", f'version = "{mm2_version}"   # checkpoint semantics depend on it']
     if dns:
         text += ["", "[dns]", 'provider = "rfc2136"']
         for name, values in records:

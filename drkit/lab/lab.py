@@ -182,7 +182,8 @@ class Lab:
     def write_drkit_toml(self) -> None:
         dns = self.state.dns
         records = [(dns["record"], dns["values"])] if dns else []
-        text = files.drkit_toml("mm2.properties", ".drkit", dns, records)
+        text = files.drkit_toml("mm2.properties", ".drkit", dns, records,
+                                mm2_version=self.state.kafka_version)
         self.config_path.write_text(text)
 
     # ----- process control ----------------------------------------------------------------
