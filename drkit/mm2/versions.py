@@ -39,6 +39,7 @@ def behaviour(version: str | None) -> MM2Behaviour:
     assumed = version is None
     text = ASSUMED_WHEN_UNSET if version is None else version
     v = parse_version(text)
+    notes: tuple[str, ...]
     if v < (3, 3, 0):
         label, notes = "≤3.2", (
             "partitions without an offset-sync got the source offset copied verbatim "

@@ -34,5 +34,5 @@ def test_unset_version_is_assumed_current_and_says_so() -> None:
 
 
 def test_bad_version_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="not like 3.7.1"):
+    with pytest.raises(ConfigError, match=r"not like 3\.7\.1"):
         parse_version("latest")
