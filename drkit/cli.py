@@ -48,12 +48,15 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
-    from drkit.commands.plan import failover_cmd, plan_cmd
+    from drkit.commands.failover import failover_cmd
+    from drkit.commands.plan import plan_cmd
+    from drkit.commands.runs import runs
     from drkit.lab.cli import lab
 
     cli.add_command(lab)
     cli.add_command(plan_cmd)
     cli.add_command(failover_cmd)
+    cli.add_command(runs)
 
 
 _register()

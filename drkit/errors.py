@@ -52,3 +52,13 @@ class ToolMissingError(LabError):
     """A program drkit needs (java, mvn, named) is not installed."""
 
     exit_code = EXIT_USAGE
+
+
+class StateError(DrkitError):
+    """A run journal is missing or damaged; drkit never overwrites one it cannot read."""
+
+
+class LockedError(DrkitError):
+    """Another run holds the lock for this failover target, or left a stale lock behind."""
+
+    exit_code = EXIT_UNSAFE

@@ -82,10 +82,11 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
         out.append(partition_table(plan))
     s = plan.stats
     out.append("")
-    out.append(f"{len(plan.groups)} groups: "
-               + ", ".join(f"{n} {v}" for v, n in s.groups_by_verdict.items() if n)
-               + f"; {s.partitions_by_action.get('commit', 0)} partitions to commit, "
-               f"expected re-deliveries ≤ {s.expected_duplicates} records")
+    out.extend(textwrap.wrap(
+        f"{len(plan.groups)} groups: "
+        + ", ".join(f"{n} {v}" for v, n in s.groups_by_verdict.items() if n)
+        + f"; {s.partitions_by_action.get('commit', 0)} partitions to commit, "
+        f"expected re-deliveries ≤ {s.expected_duplicates} records", WIDTH))
     return "\n".join(out)
 
 

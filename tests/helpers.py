@@ -141,3 +141,30 @@ def consume_from_committed(bootstrap: str, group: str, topic: str, partitions: l
         return out
     finally:
         cons.close()
+
+
+def offset_commit_counts(bootstrap: str, groups: set[str]) -> dict[tuple[str, str, int], int]:
+    """How many offset-commit records the broker holds per (group, topic, partition).
+
+    Reads ``__consumer_offsets`` itself (key versions 0 and 1 are offset commits: group,
+    topic, partition), so a test can prove that a resumed run committed nothing twice.
+    """
+    counts: dict[tuple[str, str, int], int] = {}
+    for msg in read_all(bootstrap, "__consumer_offsets"):
+        key, value = msg.key(), msg.value()
+        if key is None or value is None or len(key) < 2:
+            continue
+        version = int.from_bytes(key[:2], "big")
+        if version not in (0, 1):
+            continue
+        pos = 2
+        fields: list[str] = []
+        for _ in range(2):
+            n = int.from_bytes(key[pos:pos + 2], "big")
+            fields.append(key[pos + 2:pos + 2 + n].decode())
+            pos += 2 + n
+        partition = int.from_bytes(key[pos:pos + 4], "big")
+        if fields[0] in groups:
+            k = (fields[0], fields[1], partition)
+            counts[k] = counts.get(k, 0) + 1
+    return counts

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 
 from drkit import render
-from drkit.apply import ApplyResult, apply_plan
 from drkit.cluster import Cluster
 from drkit.commands.common import (
     TtyProgress,
@@ -19,18 +18,23 @@ from drkit.commands.common import (
     say,
     settings_from,
 )
-from drkit.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSAFE, UnsafeError, UsageError
+from drkit.errors import EXIT_OK, EXIT_UNSAFE
 from drkit.planning import PlanInputs, gather_plan, now_ms
 from drkit.translate import OffsetPlan, PlanOptions, SafetyThresholds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def plan_options(f: F) -> F:
+def plan_options(required: bool = True) -> Callable[[F], F]:
+    """The options shared by `plan` and `failover` (which may take them from a journal)."""
+    return lambda f: _plan_options(f, required)
+
+
+def _plan_options(f: F, required: bool) -> F:
     opts = [
-        click.option("--from", "source", required=True, metavar="CLUSTER",
+        click.option("--from", "source", required=required, metavar="CLUSTER",
                      help="The cluster consumers leave (MM2 source alias)."),
-        click.option("--to", "target", required=True, metavar="CLUSTER",
+        click.option("--to", "target", required=required, metavar="CLUSTER",
                      help="The standby consumers move to (MM2 target alias)."),
         mm2_config_option,
         click.option("--group", "group_regex", metavar="REGEX", help="Only groups matching."),
@@ -76,7 +80,7 @@ def _make_plan(ctx: click.Context, kw: dict[str, Any], quiet: bool
 
 
 @click.command("plan")
-@plan_options
+@plan_options()
 @output_option("table", "json")
 @click.pass_context
 def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
@@ -95,65 +99,4 @@ def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
     sys.exit(EXIT_UNSAFE if violations or plan.has_refusals else EXIT_OK)
 
 
-@click.command("failover")
-@plan_options
-@click.option("--yes", "-y", is_flag=True, envvar="DRKIT_APPROVE",
-              help="Do not ask for confirmation (automation).")
-@output_option("table", "json")
-@click.pass_context
-def failover_cmd(ctx: click.Context, /, output: str, yes: bool, **kw: Any) -> None:
-    """Translate and commit every group's offsets on the standby.
-
-    Reads MM2's checkpoints on the standby (the source may be dead), shows the plan, asks for
-    confirmation, commits only into empty groups and never rewinds unless --allow-rewind.
-    Exit 0 done, 1 failed, 2 usage/config, 3 refused as unsafe (some groups may be committed).
-    """
-    plan, inputs, thresholds, target = _make_plan(ctx, kw, quiet=output == "json")
-    if output == "table":
-        click.echo(render.plan_table(plan, inputs, detail=kw["detail"]))
-    plan.raise_if_unsafe(thresholds)
-    commits = list(plan.commits())
-    result: ApplyResult | None = None
-    if commits:
-        if not yes:
-            if not sys.stdin.isatty():
-                raise UsageError("no terminal to confirm on: review `drkit plan` and pass --yes "
-                                 "(or set DRKIT_APPROVE=1)")
-            click.confirm(f"Commit offsets for {len(commits)} groups on {kw['target']}?",
-                          abort=True, err=True)
-        result = apply_plan(target, plan, progress=TtyProgress("committing groups"))
-    code = _exit_code(plan, result)
-    if output == "json":
-        emit_json({**render.plan_json(plan, inputs),
-                   "apply": render.apply_json(result) if result else None, "exit_code": code})
-    else:
-        click.echo("")
-        click.echo(render.apply_table(result) if result else "Nothing to commit.")
-        _next_step(plan, result)
-    sys.exit(code)
-
-
-def _exit_code(plan: OffsetPlan, result: ApplyResult | None) -> int:
-    if result is not None and result.by_outcome("failed"):
-        return EXIT_FAILED
-    if plan.has_refusals or (result is not None and result.by_outcome("refused")):
-        return EXIT_UNSAFE
-    return EXIT_OK
-
-
-def _next_step(plan: OffsetPlan, result: ApplyResult | None) -> None:
-    refused = [g.group for g in plan.refused_groups]
-    if result is not None:
-        refused += [r.group for r in result.by_outcome("refused")]
-    if refused:
-        click.echo(f"NEXT: stop the consumers of {', '.join(sorted(refused)[:5])}"
-                   f"{' …' if len(refused) > 5 else ''} on {plan.target}, then run the same "
-                   "command again (already committed groups are kept).", err=True)
-    elif result is not None and result.by_outcome("failed"):
-        click.echo("NEXT: check the standby cluster, then run the same command again.", err=True)
-    elif result is not None:
-        click.echo(f"NEXT: start consumers on {plan.target}; they resume from these offsets.\n"
-                   "      Running clients do not re-resolve DNS: restart them.")
-
-
-__all__ = ["UnsafeError", "failover_cmd", "plan_cmd"]
+__all__ = ["plan_cmd", "plan_options"]

@@ -1,0 +1,96 @@
+"""``drkit failover``: run (or resume) the failover runbook, step by step, journaled."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from drkit import render
+from drkit.commands.common import emit_json, output_option, say, settings_from
+from drkit.commands.plan import plan_options
+from drkit.errors import EXIT_OK, EXIT_UNSAFE, UsageError
+from drkit.plan import OffsetPlan
+from drkit.runbook.render import run_table
+from drkit.runbook.session import Session, load_checked
+from drkit.runbook.state import RunState
+
+ARG_KEYS = ("group_regex", "topic_regex", "allow_rewind", "untranslated", "max_clamped",
+            "max_untranslated", "max_checkpoint_age", "min_groups", "timeout")
+
+
+def approval_method(yes: bool) -> str | None:
+    import os
+
+    if yes:
+        return "--yes" if not os.environ.get("DRKIT_APPROVE") else "DRKIT_APPROVE"
+    return None
+
+
+@click.command("failover")
+@plan_options(required=False)
+@click.option("--runbook", default="failover", show_default=True, metavar="NAME|FILE",
+              help="Runbook to run (your runbook_dir and ./runbooks win over the shipped one).")
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish an interrupted run.")
+@click.option("--planned", is_flag=True, help="A planned switchover (steps with when = planned).")
+@click.option("--force-unlock", is_flag=True, help="Take over a lock left by a dead run.")
+@click.option("--yes", "-y", is_flag=True, envvar="DRKIT_APPROVE",
+              help="Approve without asking (automation); recorded in the journal.")
+@output_option("table", "json")
+@click.pass_context
+def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runbook: str,
+                 planned: bool, force_unlock: bool, yes: bool, **kw: Any) -> None:
+    """Fail consumers over to the standby with the failover runbook.
+
+    Steps (runbooks/failover.toml): preflight, neutralise-mm2, translate, approve, commit,
+    dns-flip, verify. Every step is journaled under state_dir/runs; if the run is killed,
+    `drkit failover --resume RUN_ID` finishes it, applying the same plan. Exit 0 done,
+    1 failed, 2 usage/config, 3 refused as unsafe.
+    """
+    settings = settings_from(ctx, kw.pop("mm2_config"))
+    session = Session.open(settings, say)
+    interactive = sys.stdin.isatty() and output == "table"
+    if resume_id:
+        if kw["source"] or kw["target"]:
+            raise UsageError("--resume takes the clusters from the run's journal; "
+                             "leave out --from/--to")
+        run = session.resume(resume_id, approve=approval_method(yes), interactive=interactive,
+                             force_unlock=force_unlock)
+    else:
+        if not kw["source"] or not kw["target"]:
+            raise UsageError("say which way to fail over: --from CLUSTER --to CLUSTER "
+                             "(or --resume RUN_ID)")
+        book = load_checked(settings, runbook)
+        args = {k: kw[k] for k in ARG_KEYS} | {"planned": planned}
+        run = session.new_run("failover", book, kw["source"], kw["target"], args)
+        run = session.start(run, book, approve=approval_method(yes), interactive=interactive,
+                            force_unlock=force_unlock)
+    finish(run, output)
+
+
+def finish(run: RunState, output: str) -> None:
+    plan = _plan_of(run)
+    code = EXIT_UNSAFE if plan is not None and plan.has_refusals else EXIT_OK
+    if output == "json":
+        emit_json({"run": run.to_dict(), "exit_code": code})
+    else:
+        click.echo(run_table(run))
+        if plan is not None:
+            click.echo("")
+            click.echo(render.plan_table(plan))
+        if plan is not None and plan.has_refusals:
+            names = ", ".join(g.group for g in plan.refused_groups[:5])
+            click.echo(f"\nNEXT: {names} had active members on {run.target} and were left "
+                       f"alone; stop them there and fail those groups over again.", err=True)
+        else:
+            click.echo(f"\nNEXT: start consumers on {run.target}; they resume from the committed "
+                       "offsets.\n      Running clients do not re-resolve DNS: restart them.")
+    sys.exit(code)
+
+
+def _plan_of(run: RunState) -> OffsetPlan | None:
+    for step in run.steps:
+        if step.uses == "translate" and "plan" in step.outputs:
+            return OffsetPlan.from_dict(step.outputs["plan"])
+    return None

@@ -1,0 +1,120 @@
+"""Start or resume a run: pick the runbook, take the lock, journal, run the engine.
+
+This is the glue between the CLI and the engine, shared by ``drkit failover`` and
+``drkit runs resume`` (and later by failback and drill).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drkit.config import Settings, is_secret_key
+from drkit.errors import ConfigError
+from drkit.runbook.audit import AuditLog
+from drkit.runbook.engine import RunContext, now_iso, run_steps
+from drkit.runbook.lock import RunLock
+from drkit.runbook.spec import Runbook, find_runbook, load_runbook, packaged_runbook_dir, validate
+from drkit.runbook.state import Journal, RunState, StepState, new_run_id
+from drkit.runbook.steps import BUILTIN, schemas
+
+
+def who_am_i() -> tuple[str, str]:
+    host = socket.gethostname()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{host}", host
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value drkit knows of, so the journal can make sure none reaches disk."""
+    out = []
+    for cluster in settings.clusters.values():
+        out += [v for k, v in cluster.client_config.items() if is_secret_key(k) and v]
+    return out
+
+
+def search_dirs(settings: Settings) -> list[Path]:
+    dirs = [settings.runbook_dir] if settings.runbook_dir else []
+    return [*dirs, Path.cwd() / "runbooks", packaged_runbook_dir()]
+
+
+def load_checked(settings: Settings, name_or_path: str) -> Runbook:
+    return validate(load_runbook(find_runbook(name_or_path, search_dirs(settings))), schemas())
+
+
+@dataclass
+class Session:
+    settings: Settings
+    journal: Journal
+    audit: AuditLog
+    say: Callable[[str], None]
+
+    @classmethod
+    def open(cls, settings: Settings, say: Callable[[str], None]) -> Session:
+        secrets = secrets_of(settings)
+        return cls(settings, Journal(settings.state_dir, secrets),
+                   AuditLog(settings.state_dir, secrets), say)
+
+    def new_run(self, kind: str, runbook: Runbook, source: str, target: str,
+                args: dict[str, Any], allow_placeholder: bool = False) -> RunState:
+        if runbook.placeholder and not allow_placeholder:
+            raise ConfigError(f"{runbook.path}: runbook {runbook.name!r} is a placeholder "
+                              "(placeholder = true); it is not complete yet")
+        self.settings.flow(source, target)  # a clear error for a disabled or unknown flow
+        who, host = who_am_i()
+        now = now_iso()
+        return RunState(
+            run_id=new_run_id(kind, source, target), kind=kind, runbook=runbook.name,
+            runbook_path=str(runbook.path), runbook_digest=runbook.digest, source=source,
+            target=target, args=args, who=who, host=host, pid=os.getpid(), created_at=now,
+            updated_at=now, status="running",
+            steps=[StepState(s.id, s.uses) for s in runbook.steps])
+
+    def start(self, run: RunState, runbook: Runbook, *, approve: str | None,
+              interactive: bool, force_unlock: bool = False) -> RunState:
+        lock = RunLock(self.settings.state_dir, f"{run.source}->{run.target}", run.run_id,
+                       run.who, os.getpid())
+        forced = lock.acquire(force_unlock=force_unlock)
+        self.journal.create(run)
+        self.say(f"run {run.run_id}: {runbook.name} runbook ({runbook.path})")
+        self.audit.append(run.run_id, "run-started", who=run.who, runbook=run.runbook,
+                          source=run.source, target=run.target, forced_unlock=bool(forced))
+        return self._go(run, runbook, lock, approve, interactive)
+
+    def resume(self, run_id: str, *, approve: str | None, interactive: bool,
+               force_unlock: bool = False) -> RunState:
+        run = self.journal.load(run_id)
+        if run.status == "succeeded":
+            self.say(f"run {run_id} already succeeded; nothing to do")
+            return run
+        runbook = validate(load_runbook(Path(run.runbook_path)), schemas())
+        if runbook.digest != run.runbook_digest:
+            raise ConfigError(f"{run.runbook_path} changed since run {run_id} started "
+                              f"(digest {runbook.digest[:12]} ≠ {run.runbook_digest[:12]}); "
+                              "restore it, or start a new run")
+        who, _host = who_am_i()
+        lock = RunLock(self.settings.state_dir, f"{run.source}->{run.target}", run.run_id,
+                       who, os.getpid())
+        forced = lock.acquire(force_unlock=force_unlock, allow_run_id=run.run_id)
+        run.resumed.append({"who": who, "pid": os.getpid(), "at": now_iso()})
+        run.pid = os.getpid()
+        self.audit.append(run.run_id, "run-resumed", who=who, forced_unlock=bool(forced))
+        return self._go(run, runbook, lock, approve, interactive)
+
+    def _go(self, run: RunState, runbook: Runbook, lock: RunLock, approve: str | None,
+            interactive: bool) -> RunState:
+        ctx = RunContext(self.settings, run, runbook, self.journal, self.audit, self.say,
+                         approve=approve, interactive=interactive)
+        finished = run_steps(ctx, BUILTIN)
+        # Only a finished run gives the lock back: a failed or killed one keeps it (stale once
+        # the process is gone) so nobody starts a second failover over a half-done one.
+        lock.release()
+        return finished

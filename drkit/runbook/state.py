@@ -1,0 +1,365 @@
+"""The run journal: what a failover did so far, so that anyone can resume it after a crash.
+
+One JSON file per run under ``state_dir/runs/<run-id>.json``. It is the only memory a resumed run
+has, so it is written atomically (temp file, fsync, rename, fsync of the directory: a crash leaves
+the old or the new journal, never half of one), it is mode 0600, and secrets never reach it. A
+journal drkit cannot read is reported and left alone: overwriting it would erase the only record of
+which offsets were committed and which DNS values were changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as _random
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from drkit.errors import StateError
+from drkit.runbook.audit import (
+    Check,
+    Invalid,
+    Redactor,
+    atomic_write,
+    check_count,
+    check_fields,
+    check_object,
+    check_objects,
+    check_str,
+    check_time,
+    ensure_dir,
+    file_identity,
+    format_time,
+    one_of,
+    optional,
+    type_name,
+    utc_now,
+)
+
+FORMAT = 1
+StepStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "interrupted"]
+RunStatus = Literal["running", "succeeded", "failed", "interrupted", "aborted"]
+STEP_STATUSES: tuple[str, ...] = get_args(StepStatus)
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+RUN_KINDS = ("failover", "failback", "drill")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_ID_PART = re.compile(r"[^A-Za-z0-9._-]+")
+_DAMAGED_ADVICE = (
+    "it was left untouched; fix or move it away; drkit never overwrites a damaged journal"
+)
+# Identity and bookkeeping fields are machine-made and must survive byte for byte (a resume
+# matches steps by id); secrets are scrubbed from every other, free-form field.
+_FIXED_RUN = frozenset({"run_id", "kind", "runbook_digest", "pid", "created_at", "updated_at",
+                        "status", "steps", "format"})
+_FIXED_STEP = frozenset({"id", "uses", "status", "started_at", "ended_at", "attempts"})
+
+
+def new_run_id(kind: str, source: str, target: str, now: datetime | None = None) -> str:
+    """A run id that sorts by start time, is safe as a file name and is unique in practice.
+
+    e.g. ``20261125T204501Z-failover-primary-backup-3f9a1c``: readable in ``runs list``, and the
+    random tail keeps two runs started in the same second apart.
+    """
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    parts = [_ID_PART.sub("_", part)[:40] or "_" for part in (kind, source, target)]
+    return f"{when:%Y%m%dT%H%M%SZ}-{'-'.join(parts)}-{_random.token_hex(3)}"
+
+
+def is_run_id(value: str) -> bool:
+    """Whether ``value`` can name a journal file (no path separators, no leading dot)."""
+    return _RUN_ID.fullmatch(value) is not None
+
+
+@dataclass
+class StepState:
+    """One runbook step as it stands in this run; ``outputs`` is what a resume needs from it."""
+
+    id: str
+    uses: str
+    status: StepStatus = "pending"
+    started_at: str | None = None
+    ended_at: str | None = None
+    attempts: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunState:
+    """Everything a resumed run needs: who started what, with which runbook, and each step."""
+
+    run_id: str
+    kind: str
+    runbook: str
+    runbook_path: str
+    runbook_digest: str
+    source: str
+    target: str
+    args: dict[str, Any]
+    who: str
+    host: str
+    pid: int
+    created_at: str
+    updated_at: str
+    status: RunStatus
+    steps: list[StepState]
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    resumed: list[dict[str, Any]] = field(default_factory=list)
+    format: int = FORMAT
+
+    def step(self, step_id: str) -> StepState:
+        """The step called ``step_id``; a StateError if the journal has no such step."""
+        for candidate in self.steps:
+            if candidate.id == step_id:
+                return candidate
+        known = ", ".join(s.id for s in self.steps) or "none"
+        raise StateError(f"run {self.run_id} has no step {step_id!r} (steps: {known})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (a deep copy, so callers can scrub it freely)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | Path = "<run state>") -> RunState:
+        """Validate every field, type and status; a StateError names ``source`` and the field."""
+        try:
+            return _parse_run(data)
+        except Invalid as exc:
+            raise StateError(f"{source}: {exc}") from None
+
+
+def _run_id(value: Any, at: str) -> str:
+    if not is_run_id(check_str(value, at)):
+        raise Invalid(at, f"{value!r} is not a run id (letters, digits, '.', '_', '-')")
+    return str(value)
+
+
+def _steps(value: Any, at: str) -> list[StepState]:
+    if not isinstance(value, list):
+        raise Invalid(at, f"must be a list, not {type_name(value)}")
+    steps: list[StepState] = []
+    for i, item in enumerate(value):
+        parsed = StepState(**check_fields(item, f"{at}[{i}]", _STEP_FIELDS))
+        if any(s.id == parsed.id for s in steps):
+            raise Invalid(f"{at}[{i}].id", f"{parsed.id!r} appears twice")
+        steps.append(parsed)
+    return steps
+
+
+_STEP_FIELDS: dict[str, Check] = {
+    "id": check_str, "uses": check_str, "status": one_of(STEP_STATUSES),
+    "started_at": optional(check_time), "ended_at": optional(check_time),
+    "attempts": check_count, "outputs": check_object, "error": optional(check_str),
+}
+_RUN_FIELDS: dict[str, Check] = {
+    "run_id": _run_id, "kind": one_of(RUN_KINDS), "runbook": check_str,
+    "runbook_path": check_str, "runbook_digest": check_str, "source": check_str,
+    "target": check_str, "args": check_object, "who": check_str, "host": check_str,
+    "pid": check_count, "created_at": check_time, "updated_at": check_time,
+    "status": one_of(RUN_STATUSES), "steps": _steps, "approvals": check_objects,
+    "resumed": check_objects, "format": check_count,
+}
+
+
+def _parse_run(data: Any) -> RunState:
+    obj = check_object(data, "")
+    if "format" in obj and obj["format"] != FORMAT:
+        raise Invalid("format", f"is {obj['format']!r}; this drkit reads format {FORMAT}")
+    return RunState(**check_fields(obj, "", _RUN_FIELDS))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of ``drkit runs list``: enough to choose a run to show or resume."""
+
+    run_id: str
+    kind: str
+    runbook: str
+    source: str
+    target: str
+    who: str
+    status: str
+    created_at: str
+    updated_at: str
+    steps_total: int
+    steps_done: int
+    current_step: str | None
+    path: str
+
+    @classmethod
+    def of(cls, run: RunState, path: Path) -> RunSummary:
+        """Summarise ``run``; ``current_step`` is where a resume would re-enter, if anywhere."""
+        done = sum(s.status in ("succeeded", "skipped") for s in run.steps)
+        current = next(
+            (s.id for s in run.steps if s.status in ("running", "failed", "interrupted")), None
+        )
+        return cls(run.run_id, run.kind, run.runbook, run.source, run.target, run.who, run.status,
+                   run.created_at, run.updated_at, len(run.steps), done, current, str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """For ``--output json``."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DamagedRun:
+    """A journal in ``runs/`` that cannot be read: listed with its error, never hidden."""
+
+    run_id: str
+    path: str
+    error: str
+    modified_at: str
+    status: str = "damaged"
+
+    def to_dict(self) -> dict[str, Any]:
+        """For ``--output json``."""
+        return asdict(self)
+
+
+class Journal:
+    """Reads and writes run journals under ``state_dir/runs``.
+
+    ``secrets`` are strings (passwords from the config) that must never reach disk; they, and any
+    value under a secret-looking key (see :func:`drkit.config.redaction.is_secret_key`), are
+    replaced by ``***`` before each write.
+    """
+
+    def __init__(self, state_dir: Path | str, secrets: Iterable[str] = ()) -> None:
+        self.state_dir = Path(state_dir)
+        self.runs_dir = self.state_dir / "runs"
+        self._redactor = Redactor(secrets)
+        # file_identity() of each journal this object wrote last: while the file still matches,
+        # nobody changed it and save() can skip re-reading it.
+        self._written: dict[str, tuple[int, ...]] = {}
+
+    def path(self, run_id: str) -> Path:
+        """The journal file of ``run_id``; a StateError for ids that could escape ``runs/``."""
+        if not is_run_id(run_id):
+            raise StateError(f"{run_id!r} is not a run id; `drkit runs list` shows the runs")
+        return self.runs_dir / f"{run_id}.json"
+
+    def create(self, run: RunState) -> None:
+        """Save a new run; a StateError if its id is taken (never replaces another run)."""
+        if self.path(run.run_id).exists():
+            raise StateError(f"run {run.run_id} already exists in {self.runs_dir}")
+        self.save(run)
+
+    def save(self, run: RunState) -> None:
+        """Write ``run`` atomically with secrets scrubbed, and set its ``updated_at``.
+
+        Refuses (StateError) to replace a journal that exists but cannot be read, unless this
+        object wrote it last and it is unchanged since.
+        """
+        path = self.path(run.run_id)
+        run.updated_at = utc_now()
+        payload = self._serialise(run)
+        ensure_dir(self.state_dir)
+        ensure_dir(self.runs_dir)
+        self._refuse_if_damaged(path, run.run_id)
+        atomic_write(path, payload)
+        self._written[run.run_id] = file_identity(path)
+
+    def load(self, run_id: str) -> RunState:
+        """Read and validate a journal; a StateError says what is wrong and that it was kept."""
+        path = self.path(run_id)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise StateError(
+                f"no run {run_id} in {self.runs_dir}; `drkit runs list` shows the runs"
+            ) from None
+        except OSError as exc:
+            raise StateError(f"cannot read run journal {path}: {exc.strerror}") from None
+        run = _read(raw, run_id)
+        if isinstance(run, str):
+            raise StateError(f"run journal {path} is damaged ({run}); {_DAMAGED_ADVICE}")
+        return run
+
+    def list_runs(self) -> list[RunSummary | DamagedRun]:
+        """All runs, newest first (by creation time, then id); damaged files are listed too."""
+        entries: list[RunSummary | DamagedRun] = []
+        paths = self.runs_dir.glob("*.json") if self.runs_dir.is_dir() else ()
+        for path in paths:
+            if path.name.startswith("."):
+                continue
+            try:
+                run = _read(path.read_bytes(), path.stem)
+            except OSError as exc:
+                run = f"cannot read it: {exc.strerror}"
+            if isinstance(run, str):
+                mtime = datetime.fromtimestamp(path.lstat().st_mtime, UTC)
+                entries.append(DamagedRun(path.stem, str(path), run, format_time(mtime)))
+            else:
+                entries.append(RunSummary.of(run, path))
+        entries.sort(key=_newest_first, reverse=True)
+        return entries
+
+    def _serialise(self, run: RunState) -> bytes:
+        """JSON with secrets scrubbed from every free-form field, checked to read back."""
+        data = run.to_dict()
+        hunted = self._redactor.secrets_in(data)
+        scrub = self._redactor.scrub
+        clean = {k: v if k in _FIXED_RUN else scrub(v, hunted) for k, v in data.items()}
+        clean["steps"] = [
+            {k: v if k in _FIXED_STEP else scrub(v, hunted) for k, v in step.items()}
+            for step in data["steps"]
+        ]
+        try:
+            text = json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise StateError(f"run {run.run_id}: state is not plain JSON data: {exc}") from None
+        text = self._redactor.guard_text(text, hunted)
+        problem = _read(text.encode("utf-8"), run.run_id)
+        if isinstance(problem, str):  # never write what could not be read back
+            raise StateError(f"run {run.run_id}: refusing to write an invalid journal: {problem}")
+        return (text + "\n").encode("utf-8")
+
+    def _refuse_if_damaged(self, path: Path, run_id: str) -> None:
+        try:
+            if self._written.get(run_id) == file_identity(path):
+                return  # ours, unchanged since we wrote it
+            problem = _read(path.read_bytes(), run_id)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            problem = f"cannot read it: {exc.strerror}"
+        if isinstance(problem, str):
+            raise StateError(
+                f"refusing to save run {run_id}: run journal {path} is damaged "
+                f"({problem}); {_DAMAGED_ADVICE}"
+            )
+
+
+def _read(raw: bytes, run_id: str) -> RunState | str:
+    """The run in a journal file's bytes, or what is wrong with them (without quoting them)."""
+    if not raw.strip():
+        return "the file is empty; a write was cut short?"
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text at byte {exc.start}"
+    try:
+        data = json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(decoded.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return f"the JSON ends early at line {exc.lineno} column {exc.colno}; truncated?"
+        return f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    try:
+        run = _parse_run(data)
+    except Invalid as exc:
+        return str(exc)
+    if run.run_id != run_id:
+        return f"the file is named {run_id}.json but holds run {run.run_id}"
+    return run
+
+
+def _newest_first(entry: RunSummary | DamagedRun) -> tuple[datetime, str]:
+    """Sort key: creation time, or for a damaged file (no trustworthy content) its mtime."""
+    stamp = entry.created_at if isinstance(entry, RunSummary) else entry.modified_at
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC), entry.run_id
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC), entry.run_id

@@ -1,0 +1,40 @@
+"""``translate``: read the checkpoints and store the plan; later steps apply exactly this plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drkit.planning import gather_plan, now_ms
+from drkit.runbook.engine import RunContext
+from drkit.runbook.spec import StepSchema, StepSpec
+from drkit.runbook.state import StepState
+from drkit.translate import PlanOptions, SafetyThresholds
+
+
+def options_from_args(args: Mapping[str, Any]) -> tuple[PlanOptions, SafetyThresholds]:
+    options = PlanOptions(group_regex=args.get("group_regex"), topic_regex=args.get("topic_regex"),
+                          allow_rewind=bool(args.get("allow_rewind")),
+                          untranslated=args.get("untranslated", "skip"), now_ms=now_ms())
+    thresholds = SafetyThresholds(
+        max_clamped_partitions=int(args.get("max_clamped", 0)),
+        max_untranslated_fraction=args.get("max_untranslated"),
+        max_checkpoint_age_s=args.get("max_checkpoint_age"),
+        min_groups=int(args.get("min_groups", 0)))
+    return options, thresholds
+
+
+class TranslateStep:
+    schema = StepSchema("translate", {}, "Read MM2's checkpoints on the standby and plan.")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        options, thresholds = options_from_args(ctx.args)
+        plan, inputs = gather_plan(ctx.settings, ctx.source, ctx.target, options,
+                                   timeout_s=ctx.time_left(float(ctx.args.get("timeout", 60))))
+        state.outputs.update({"plan": plan.to_dict(), "digest": plan.digest(),
+                              "inputs": inputs.to_dict(), "stats": plan.stats.to_dict()})
+        plan.raise_if_unsafe(thresholds)
+        s = plan.stats
+        return {"summary": f"{len(plan.groups)} groups, "
+                           f"{s.partitions_by_action.get('commit', 0)} partitions to commit, "
+                           f"digest {plan.digest()[:12]}"}
