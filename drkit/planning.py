@@ -110,8 +110,13 @@ def read_source_inventory(source: Cluster) -> dict[str, SourceGroup]:
 
 def gather_plan(settings: Settings, source: str, target: str, options: PlanOptions, *,
                 timeout_s: float = 60.0, progress: Progress | None = None,
-                say: Callable[[str], None] | None = None) -> tuple[OffsetPlan, PlanInputs]:
-    """Read everything from the clusters (standby required, source optional) and plan."""
+                say: Callable[[str], None] | None = None,
+                source_down: str | None = None) -> tuple[OffsetPlan, PlanInputs]:
+    """Read everything from the clusters (standby required, source optional) and plan.
+
+    ``source_down`` (the error seen moments ago, e.g. by preflight) skips probing a source
+    that is known to be dead: each probe costs its full timeout.
+    """
     note = say or (lambda _m: None)
     flow = settings.flow(source, target)
     policy = flow.policy()
@@ -125,7 +130,7 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
                                               progress=progress)
 
     source_groups, inventory_age, src_err = _source_inventory(settings, source, options.now_ms,
-                                                              note)
+                                                              note, source_down)
     syncs, syncs_note = _offset_syncs(settings, flow, policy, timeout_s, src_err is None)
 
     groups = set(index.by_group) | set(source_groups or {})
@@ -149,9 +154,12 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
     return plan, inputs
 
 
-def _source_inventory(settings: Settings, source: str, now_ms: int, note: Callable[[str], None]
+def _source_inventory(settings: Settings, source: str, now_ms: int, note: Callable[[str], None],
+                      known_down: str | None = None
                       ) -> tuple[dict[str, SourceGroup] | None, float | None, str | None]:
     try:
+        if known_down:
+            raise ClusterError(known_down)
         src = Cluster(source, settings.cluster(source).usable_client_config(),
                       timeout_s=SOURCE_PROBE_TIMEOUT_S)
         src.describe()

@@ -65,7 +65,8 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
         n_commit = sum(1 for p in g.partitions if p.action == "commit")
         rows.append([clip(g.group, 22), g.verdict, f"{n_commit}/{len(g.partitions)}",
                      _group_dups(g), age(_oldest_age(g)),
-                     clip(g.reason.removeprefix("no checkpoint: "), 26)])
+                     "" if g.verdict == "commit"
+                     else clip(g.reason.removeprefix("no checkpoint: "), 26)])
     out.append("")
     out.append(tabulate(rows, headers=["group", "verdict", "commit", "dup (rec)",
                                        "ckpt age", "reason"]) if rows else "(no groups)")

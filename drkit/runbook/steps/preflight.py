@@ -81,6 +81,7 @@ class PreflightStep:
         if problems:
             state.outputs.update(out)
             raise StepFailed(f"preflight: {'; '.join(problems)}")
+        ctx.extra["preflight"] = out
         src = "up" if source_up else "UNREACHABLE"
         return {**out, "summary": f"{ctx.target} up, {ctx.source} {src}, "
                                   f"{len(index.by_group)} groups checkpointed, heartbeat "

@@ -30,7 +30,8 @@ class TranslateStep:
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
         options, thresholds = options_from_args(ctx.args)
         plan, inputs = gather_plan(ctx.settings, ctx.source, ctx.target, options,
-                                   timeout_s=ctx.time_left(float(ctx.args.get("timeout", 60))))
+                                   timeout_s=ctx.time_left(float(ctx.args.get("timeout", 60))),
+                                   source_down=self._source_down(ctx))
         state.outputs.update({"plan": plan.to_dict(), "digest": plan.digest(),
                               "inputs": inputs.to_dict(), "stats": plan.stats.to_dict()})
         plan.raise_if_unsafe(thresholds)
@@ -38,3 +39,14 @@ class TranslateStep:
         return {"summary": f"{len(plan.groups)} groups, "
                            f"{s.partitions_by_action.get('commit', 0)} partitions to commit, "
                            f"digest {plan.digest()[:12]}"}
+
+    @staticmethod
+    def _source_down(ctx: RunContext) -> str | None:
+        """What preflight found, if it ran in this process moments ago and the source was down.
+
+        Only within the same process (a resume probes again: the source may be back).
+        """
+        pre = ctx.extra.get("preflight")
+        if isinstance(pre, dict) and pre.get("source_reachable") is False:
+            return str(pre.get("source_error") or "unreachable in preflight")
+        return None
