@@ -48,6 +48,7 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 def _register() -> None:
+    from drkit.commands.dns import dns
     from drkit.commands.failover import failover_cmd
     from drkit.commands.plan import plan_cmd
     from drkit.commands.runs import runs
@@ -57,6 +58,7 @@ def _register() -> None:
     cli.add_command(plan_cmd)
     cli.add_command(failover_cmd)
     cli.add_command(runs)
+    cli.add_command(dns)
 
 
 _register()

@@ -7,6 +7,7 @@ TargetGroup) so the pure planner never sees a Kafka object.
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,30 @@ class Cluster:
         except KafkaException as exc:
             raise ClusterError(f"{self.where}: {what} failed: {_err(exc)}") from exc
 
+    def tcp_probe(self) -> None:
+        """Fail at once when no bootstrap server accepts a TCP connection.
+
+        librdkafka keeps retrying a refused connection until the request times out; a dead
+        region answers "connection refused" (or nothing) and the operator should not wait for
+        a timeout to learn that.
+        """
+        errors = []
+        for server in self.config.get("bootstrap.servers", "").split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                return  # an unusual address: leave it to the client
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)),
+                                              timeout=min(self.timeout_s, 3.0)):
+                    return
+            except OSError as exc:
+                errors.append(f"{server.strip()}: {exc.strerror or exc}")
+        if errors:
+            raise ClusterError(f"cannot reach {self.where}: {'; '.join(errors)}")
+
     def describe(self) -> ClusterInfo:
         """Fails with a one-line ClusterError naming the host when the cluster is down."""
+        self.tcp_probe()
         try:
             fut = self.admin.describe_cluster(request_timeout=self.timeout_s)
         except KafkaException as exc:

@@ -87,7 +87,7 @@ def rollback_cmd(ctx: click.Context, /, run_id: str, yes: bool, output: str) -> 
             raise UsageError("no terminal to confirm on: pass --yes to roll back")
         click.confirm(f"Restore the offsets on {run.target} from before run {run_id}?",
                       abort=True, err=True)
-    result = rollback(run, cluster_for(session.settings, run.target))
+    result = rollback(run, cluster_for(session.settings, run.target), session.settings)
     session.audit.append(run_id, "rolled-back", who=run.who, **result.to_dict())
     data: dict[str, Any] = result.to_dict()
     if output == "json":
@@ -98,6 +98,8 @@ def rollback_cmd(ctx: click.Context, /, run_id: str, yes: bool, output: str) -> 
                    f"{len(result.refused)} refused, {len(result.failed)} failed")
         for g, why in sorted({**result.refused, **result.failed}.items()):
             click.echo(f"  {g}: {why}")
+        for line in result.dns:
+            click.echo(f"  DNS {line}")
         for g, parts in sorted(result.left_over.items()):
             click.echo(f"  {g}: {', '.join(parts)} had no offset before and still has one; "
                        "remove with kafka-consumer-groups --delete-offsets")

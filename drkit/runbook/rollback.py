@@ -15,6 +15,7 @@ from confluent_kafka import KafkaException
 
 from drkit.apply import commit_offsets
 from drkit.cluster import Cluster
+from drkit.config import Settings
 from drkit.errors import StateError
 from drkit.mm2.model import TopicPartition
 from drkit.runbook.state import RunState
@@ -28,6 +29,7 @@ class RollbackResult:
     refused: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     left_over: dict[str, list[str]] = field(default_factory=dict)
+    dns: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -38,8 +40,7 @@ def snapshot_of(run: RunState) -> dict[str, dict[TopicPartition, int]]:
         if step.uses == "commit" and "snapshot" in step.outputs:
             raw = step.outputs["snapshot"]
             return {g: offsets_from_json(rows) for g, rows in raw.items()}
-    raise StateError(f"run {run.run_id} has no offset snapshot: its commit step never started, "
-                     "so there is nothing to roll back")
+    return {}
 
 
 def committed_by_run(run: RunState) -> dict[str, set[TopicPartition]]:
@@ -53,8 +54,12 @@ def committed_by_run(run: RunState) -> dict[str, set[TopicPartition]]:
     return {}
 
 
-def rollback(run: RunState, target: Cluster) -> RollbackResult:
+def rollback(run: RunState, target: Cluster, settings: Settings) -> RollbackResult:
     snapshot = snapshot_of(run)
+    if not snapshot and not any(s.uses == "dns-flip" and s.outputs.get("records")
+                                for s in run.steps):
+        raise StateError(f"run {run.run_id} changed nothing (its commit and dns-flip steps "
+                         "never started), so there is nothing to roll back")
     touched = committed_by_run(run)
     result = RollbackResult()
     states = target.describe_groups(snapshot)
@@ -96,4 +101,22 @@ def rollback(run: RunState, target: Cluster) -> RollbackResult:
                     result.failed[group] = msg
             except concurrent.futures.TimeoutError:
                 result.failed[group] = "timed out deleting the group"
+    result.dns = rollback_dns(run, settings)
     return result
+
+
+def rollback_dns(run: RunState, settings: Settings) -> list[str]:
+    """Restore every record the run's dns-flip step changed to the value it found before."""
+    from drkit.dns.flip import provider_for, restore_record
+    from drkit.dns.settings import parse_dns
+
+    flipped = next((s.outputs.get("records") for s in run.steps
+                    if s.uses == "dns-flip" and s.outputs.get("records")), None)
+    if not flipped:
+        return []
+    dns = parse_dns(settings.dns, tuple(settings.clusters))
+    if dns is None:
+        return [f"{name}: not restored: [dns] is no longer configured" for name in flipped]
+    provider = provider_for(dns)
+    return [restore_record(provider, spec, flipped[spec.name])
+            for spec in dns.records if spec.name in flipped]

@@ -1,0 +1,86 @@
+"""Flip every configured record from the source cluster's value to the target's, and back.
+
+Shared by the ``dns-flip`` runbook step and ``drkit runs rollback``. Idempotent: a record that
+already holds the new value counts as done, so a resumed run never changes a record twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from drkit.dns.base import DnsConflict, Provider, RecordSet
+from drkit.dns.registry import load_provider
+from drkit.dns.settings import DnsSettings, RecordSpec
+from drkit.dns.verify import verify
+
+Save = Callable[[], None]
+
+
+def provider_for(dns: DnsSettings) -> Provider:
+    return load_provider(dns.provider, dns.provider_config)
+
+
+def servers_for(dns: DnsSettings, provider: Provider, zone: str | None) -> list[tuple[str, int]]:
+    if dns.nameservers:
+        return list(dns.nameservers)
+    return provider.nameservers(zone or "")
+
+
+def flip_record(provider: Provider, dns: DnsSettings, spec: RecordSpec, source: str,
+                target: str, state: dict[str, Any], save: Save) -> dict[str, Any]:
+    """Flip one record; ``state`` (journaled) keeps the value found before the first change."""
+    new = spec.for_cluster(target)
+    if "before" not in state:
+        current = provider.get(spec.name, spec.type)
+        state["before"] = current.to_dict() if current else None
+        state["after"] = new.to_dict()
+        save()  # the old value is on disk before anything changes (rollback needs it)
+    before = RecordSet.from_dict(state["before"]) if state["before"] else None
+    current = provider.get(spec.name, spec.type)
+    if new.same_values(current):
+        state.setdefault("status", "already")
+    else:
+        expected = spec.for_cluster(source)
+        if current is not None and not expected.same_values(current):
+            raise DnsConflict(
+                f"{spec.name} {spec.type} is {', '.join(current.values)}, neither {source}'s "
+                f"{', '.join(expected.values)} nor {target}'s {', '.join(new.values)}: someone "
+                "changed it; check, fix [[dns.records]] or the record, then resume")
+        change = provider.change(current, new)
+        state["status"], state["change_id"] = change.status, change.change_id
+        state["changed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        save()
+        provider.wait(change, dns.verify_timeout_s)
+    zone = str(provider.config.get("zone") or "") or None
+    checked = verify(new, servers_for(dns, provider, zone), dns.verify_timeout_s, old=before,
+                     flipped_at=_parse_time(state.get("changed_at")),
+                     resolvers=list(dns.resolvers))
+    state["verified"] = checked.to_dict()
+    return state
+
+
+def restore_record(provider: Provider, spec: RecordSpec, state: dict[str, Any]) -> str:
+    """Put back the value a run found before its flip (CAS from the value it set)."""
+    if not state.get("before"):
+        return f"{spec.name}: did not exist before the run; left as it is"
+    before = RecordSet.from_dict(state["before"])
+    after = RecordSet.from_dict(state["after"])
+    current = provider.get(spec.name, spec.type)
+    if before.same_values(current):
+        return f"{spec.name}: already {', '.join(before.values)}"
+    if not after.same_values(current):
+        raise DnsConflict(f"{spec.name} is {', '.join(current.values) if current else 'absent'}"
+                          f", not {', '.join(after.values)} as the run left it: not restored")
+    provider.wait(provider.change(current, before), 300)
+    return f"{spec.name}: restored to {', '.join(before.values)}"
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
