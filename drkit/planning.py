@@ -7,6 +7,7 @@ dir, so a later failover with the source gone can still say which groups have no
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import time
@@ -126,11 +127,13 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
 
     cp_topic = policy.checkpoints_topic(source)
     note(f"reading {cp_topic} on {target}")
-    index: CheckpointIndex = read_checkpoints(tgt.config, cp_topic, target, timeout_s=timeout_s,
-                                              progress=progress)
-
-    source_groups, inventory_age, src_err = _source_inventory(settings, source, options.now_ms,
-                                                              note, source_down)
+    # The source (possibly dead, costing a probe) is asked while the standby is read.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        inventory = pool.submit(_source_inventory, settings, source, options.now_ms, note,
+                                source_down)
+        index: CheckpointIndex = read_checkpoints(tgt.config, cp_topic, target,
+                                                  timeout_s=timeout_s, progress=progress)
+        source_groups, inventory_age, src_err = inventory.result()
     syncs, syncs_note = _offset_syncs(settings, flow, policy, timeout_s, src_err is None)
 
     groups = set(index.by_group) | set(source_groups or {})

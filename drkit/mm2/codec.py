@@ -184,11 +184,12 @@ def decode_checkpoint_value(value: bytes | None) -> tuple[int, int, str]:
     raise _diagnose(value, _CP_VALUE, "checkpoint value")
 
 
+_make_checkpoint = Checkpoint._make  # tuple.__new__: the fastest way to build one
+
+
 def decode_checkpoint(key: bytes | None, value: bytes | None) -> Checkpoint:
     """Decode one record of ``<source>.checkpoints.internal``."""
-    group, topic, partition = decode_checkpoint_key(key)
-    upstream, downstream, metadata = decode_checkpoint_value(value)
-    return Checkpoint(group, topic, partition, upstream, downstream, metadata)
+    return _make_checkpoint(decode_checkpoint_key(key) + decode_checkpoint_value(value))
 
 
 def decode_offset_sync_key(key: bytes | None) -> tuple[str, int]:

@@ -118,21 +118,33 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
                     "(raise --timeout, or check for an open transaction on the topic)")
             msgs = consumer.consume(BATCH, timeout=min(remaining, WAIT_S))
             at_eof = False
-            for m in msgs:
-                err = m.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        at_eof = True
-                        continue
-                    raise ClusterError(f"reading {topic} on {where}: {err.str()}")
-                key = m.key()
-                if key is None:
-                    raise CodecError(f"{topic} offset {m.offset()} on {where}: record without a "
-                                     "key; MM2 always writes keys (wrong topic?)")
-                last[key] = m
-                if keep:
-                    history.append((key, _raw(m)))
-            read += len(msgs) - (1 if at_eof else 0)
+            if not keep and not any(map(_ERROR, msgs)):
+                # Fast path, all in C: a batch without error events goes into the dict in log
+                # order, so the last record per key wins exactly as in the loop below.
+                last.update(zip(map(_KEY, msgs), msgs, strict=False))  # type: ignore[arg-type]
+                if None in last:
+                    bad = last.pop(None)  # type: ignore[call-overload]
+                    raise CodecError(f"{topic} offset {bad.offset()} on {where}: record without "
+                                     "a key; MM2 always writes keys (wrong topic?)")
+                msgs_ok = msgs
+            else:
+                msgs_ok = []
+                for m in msgs:
+                    err = m.error()
+                    if err is not None:
+                        if err.code() == KafkaError._PARTITION_EOF:
+                            at_eof = True
+                            continue
+                        raise ClusterError(f"reading {topic} on {where}: {err.str()}")
+                    key = m.key()
+                    if key is None:
+                        raise CodecError(f"{topic} offset {m.offset()} on {where}: record "
+                                         "without a key; MM2 always writes keys (wrong topic?)")
+                    last[key] = m
+                    msgs_ok.append(m)
+                    if keep:
+                        history.append((key, _raw(m)))
+            read += len(msgs_ok)
             tail = cast(int, msgs[-1].offset()) + 1 if msgs else -1
             if progress is not None and msgs:
                 progress(tail, end)
@@ -147,6 +159,11 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
         if gc_was_enabled:
             gc.enable()
         consumer.close()
+
+
+_KEY = Message.key
+_stamped = StampedCheckpoint._make
+_ERROR = Message.error
 
 
 def _raw(m: Message) -> RawRecord:
@@ -184,17 +201,30 @@ class CheckpointIndex:
 
 def index_checkpoints(scan_result: ScanResult) -> CheckpointIndex:
     by_group: dict[str, dict[TopicPartition, StampedCheckpoint]] = {}
+    partitions: dict[tuple[str, int], TopicPartition] = {}  # one object per partition
     deleted = 0
-    for key, rec in scan_result.latest.items():
-        if rec.value is None:
-            deleted += 1  # a tombstone deletes the key (MM2 writes none, compaction may)
-            continue
-        try:
-            cp = decode_checkpoint(key, rec.value)
-        except CodecError as exc:
-            raise _decode_error(scan_result.topic, rec.offset, key, rec.value, exc) from exc
-        by_group.setdefault(cp.group, {})[TopicPartition(cp.topic, cp.partition)] = (
-            StampedCheckpoint(cp, rec.timestamp_ms, rec.offset))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of small frozen objects, no cycles: skip the collections
+    try:
+        for key, rec in scan_result.latest.items():
+            if rec.value is None:
+                deleted += 1  # a tombstone deletes the key (MM2 writes none, compaction may)
+                continue
+            try:
+                cp = decode_checkpoint(key, rec.value)
+            except CodecError as exc:
+                raise _decode_error(scan_result.topic, rec.offset, key, rec.value, exc) from exc
+            tp = partitions.get((cp.topic, cp.partition))
+            if tp is None:
+                tp = partitions[(cp.topic, cp.partition)] = TopicPartition(cp.topic,
+                                                                           cp.partition)
+            group = by_group.get(cp.group)
+            if group is None:
+                group = by_group[cp.group] = {}
+            group[tp] = _stamped((cp, rec.timestamp_ms, rec.offset))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return CheckpointIndex(scan_result.topic, scan_result.end_offset, scan_result.records_read,
                            deleted, scan_result.seconds, by_group)
 
