@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from drkit.commands.common import emit_json, output_option, settings_from
 from drkit.dns.flip import provider_for
-from drkit.dns.settings import parse_dns
+from drkit.dns.settings import dns_settings
 from drkit.errors import ConfigError
 from drkit.render import clip
 
@@ -21,7 +21,7 @@ def dns() -> None:
 
 def records_now(settings: Any) -> list[dict[str, Any]]:
     """Each configured record as the provider holds it now, and which cluster it points at."""
-    conf = parse_dns(settings.dns, tuple(settings.clusters))
+    conf = dns_settings(settings)
     if conf is None:
         raise ConfigError("no DNS provider configured: add [dns] provider and [[dns.records]] "
                           "to drkit.toml (see docs/dns.md)")

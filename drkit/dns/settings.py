@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drkit.dns.base import RecordSet
@@ -71,9 +72,13 @@ def _hostport(text: Any, where: str) -> tuple[str, int]:
     return text.strip().strip("[]"), 53
 
 
-def parse_dns(raw: Mapping[str, Any], clusters: tuple[str, ...] | None = None
-              ) -> DnsSettings | None:
-    """None when no provider is configured (DNS flips are then skipped, and said so)."""
+def parse_dns(raw: Mapping[str, Any], clusters: tuple[str, ...] | None = None,
+              base_dir: Path | None = None) -> DnsSettings | None:
+    """None when no provider is configured (DNS flips are then skipped, and said so).
+
+    Relative ``*_file`` paths in the provider's table are taken relative to ``base_dir`` (the
+    directory of drkit.toml), like every other path in it.
+    """
     if not raw or not raw.get("provider"):
         return None
     unknown = sorted(set(raw) - DNS_KEYS - {str(raw["provider"])})
@@ -84,6 +89,9 @@ def parse_dns(raw: Mapping[str, Any], clusters: tuple[str, ...] | None = None
     pconf = raw.get(provider, {})
     if not isinstance(pconf, Mapping):
         raise ConfigError(f"[dns.{provider}] must be a table")
+    if base_dir is not None:
+        pconf = {k: str(base_dir / v) if k.endswith("_file") and isinstance(v, str)
+                 and not Path(v).expanduser().is_absolute() else v for k, v in pconf.items()}
     records = tuple(_record(r, i, clusters) for i, r in enumerate(raw.get("records") or []))
     if not records:
         raise ConfigError("[dns]: provider is set but there is no [[dns.records]] entry")
@@ -127,3 +135,9 @@ def _record(raw: Any, index: int, clusters: tuple[str, ...] | None) -> RecordSpe
     if rtype == "CNAME" and any(len(v) != 1 for v in parsed.values()):
         raise ConfigError(f"{where}: a CNAME has exactly one value per cluster")
     return RecordSpec(name, rtype, ttl, parsed)
+
+
+def dns_settings(settings: Any) -> DnsSettings | None:
+    """``[dns]`` of loaded Settings, with paths relative to drkit.toml's directory."""
+    base = settings.config_path.parent if settings.config_path else None
+    return parse_dns(settings.dns, tuple(settings.clusters), base)

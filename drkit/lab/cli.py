@@ -195,10 +195,16 @@ def demo(lab_dir: Path | None, keep: bool) -> None:
         env = {"DRKIT_CONFIG": str(the_lab.config_path)}
         click.echo("\n2. $ drkit plan --from primary --to backup          (dry run)")
         _run_drkit(["plan", "--from", "primary", "--to", "backup"], env)
+        if the_lab.state.dns:
+            click.echo("\n   $ drkit dns show                               (clients' DNS name)")
+            _run_drkit(["dns", "show"], env)
         click.echo("\n3. The primary region goes dark: $ drkit lab stop primary --kill")
         the_lab.stop("primary", kill=True)
         click.echo("\n4. $ drkit failover --from primary --to backup --yes")
         _run_drkit(["failover", "--from", "primary", "--to", "backup", "--yes"], env)
+        if the_lab.state.dns:
+            click.echo("\n   $ drkit dns show")
+            _run_drkit(["dns", "show"], env)
         click.echo("\n5. Each group consumes primary.orders on backup from its new offsets:")
         checks = demo_mod.verify(the_lab)
         click.echo(tabulate(

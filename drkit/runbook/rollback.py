@@ -108,13 +108,13 @@ def rollback(run: RunState, target: Cluster, settings: Settings) -> RollbackResu
 def rollback_dns(run: RunState, settings: Settings) -> list[str]:
     """Restore every record the run's dns-flip step changed to the value it found before."""
     from drkit.dns.flip import provider_for, restore_record
-    from drkit.dns.settings import parse_dns
+    from drkit.dns.settings import dns_settings
 
     flipped = next((s.outputs.get("records") for s in run.steps
                     if s.uses == "dns-flip" and s.outputs.get("records")), None)
     if not flipped:
         return []
-    dns = parse_dns(settings.dns, tuple(settings.clusters))
+    dns = dns_settings(settings)
     if dns is None:
         return [f"{name}: not restored: [dns] is no longer configured" for name in flipped]
     provider = provider_for(dns)

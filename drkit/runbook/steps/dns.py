@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drkit.dns.flip import flip_record, provider_for
-from drkit.dns.settings import parse_dns
+from drkit.dns.settings import dns_settings
 from drkit.runbook.engine import RunContext
 from drkit.runbook.spec import StepSchema, StepSpec
 from drkit.runbook.state import StepState
@@ -20,7 +20,7 @@ class DnsFlipStep:
     schema = StepSchema("dns-flip", {}, "Point client DNS records at the target cluster.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        dns = parse_dns(ctx.settings.dns, tuple(ctx.settings.clusters))
+        dns = dns_settings(ctx.settings)
         if dns is None:
             return {"changed": False,
                     "summary": "no DNS provider configured ([dns] in drkit.toml): nothing changed"}
