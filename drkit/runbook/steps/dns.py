@@ -33,5 +33,5 @@ class DnsFlipStep:
             ctx.save()
         changed = sum(1 for r in records.values() if r.get("status") != "already")
         return {"changed": changed > 0,
-                "summary": f"{len(records)} records point at {ctx.target} ({changed} changed), "
+                "summary": f"{len(records)} record(s) point at {ctx.target} ({changed} changed), "
                            "verified on every authoritative server"}
