@@ -14,6 +14,7 @@ from drkit.dns.base import DnsConflict, Provider, RecordSet
 from drkit.dns.registry import load_provider
 from drkit.dns.settings import DnsSettings, RecordSpec
 from drkit.dns.verify import verify
+from drkit.failpoints import failpoint
 
 Save = Callable[[], None]
 
@@ -52,6 +53,7 @@ def flip_record(provider: Provider, dns: DnsSettings, spec: RecordSpec, source: 
         state["status"], state["change_id"] = change.status, change.change_id
         state["changed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         save()
+        failpoint("dns-changed")  # crash tests: changed, not yet verified
         provider.wait(change, dns.verify_timeout_s)
     zone = str(provider.config.get("zone") or "") or None
     checked = verify(new, servers_for(dns, provider, zone), dns.verify_timeout_s, old=before,

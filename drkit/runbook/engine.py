@@ -9,9 +9,6 @@ places: ``before:<step>``, ``after:<step>``, ``commit-batch:<n>`` (after batch n
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +17,7 @@ from typing import Any, Protocol
 
 from drkit.config import Settings
 from drkit.errors import DrkitError
+from drkit.failpoints import failpoint as failpoint
 from drkit.runbook.audit import AuditLog
 from drkit.runbook.spec import Runbook, StepSchema, StepSpec, parse_condition
 from drkit.runbook.state import Journal, RunState, StepState
@@ -29,15 +27,6 @@ Say = Callable[[str], None]
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def failpoint(name: str) -> None:
-    """SIGKILL ourselves here if the crash tests asked for it (a real, unclean death)."""
-    wanted = os.environ.get("DRKIT_FAILPOINT", "")
-    if wanted and name in {w.strip() for w in wanted.split(",")}:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class StepFailed(DrkitError):

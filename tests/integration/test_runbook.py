@@ -293,3 +293,63 @@ id = "neutralise-mm2"'''))
         assert canary not in res.stdout + res.stderr
     show = drkit("runs", "show", run["run_id"], "-o", "json", config=lab.config_path)
     assert canary not in show.stdout
+
+
+def test_failover_flips_dns_on_bind_and_rollback_restores_it(lab: Lab) -> None:
+    if not lab.state.dns:
+        if os.environ.get("DRKIT_REQUIRE_BIND") == "1":
+            raise AssertionError("the lab has no BIND although DRKIT_REQUIRE_BIND=1")
+        pytest.skip("named is not installed: no DNS in the lab")
+    from drkit.dns.base import RecordSet
+    from drkit.dns.flip import provider_for
+    from drkit.dns.settings import dns_settings
+
+    settings = load_settings(lab.config_path)
+    conf = dns_settings(settings)
+    assert conf is not None
+    provider = provider_for(conf)
+    spec = conf.records[0]
+    primary_value = spec.for_cluster("primary")
+    current = provider.get(spec.name, spec.type)
+    if not primary_value.same_values(current):  # an earlier test's failover moved it
+        provider.change(current, RecordSet(spec.name, spec.type, 60, primary_value.values))
+    res = drkit("failover", "--from", "primary", "--to", "backup", "--group", "no-group-.*",
+                "--yes", "-o", "json", config=lab.config_path)
+    assert res.returncode == 0, res.stderr
+    run = json.loads(res.stdout)["run"]
+    flip = next(s for s in run["steps"] if s["uses"] == "dns-flip")["outputs"]["records"]
+    record = flip[spec.name]
+    assert record["before"]["values"] == list(primary_value.values)
+    assert record["after"]["values"] == list(spec.for_cluster("backup").values)
+    assert record["status"] == "applied"
+    assert set(record["verified"]["servers"].values()) == {"new"}
+    shown = json.loads(drkit("dns", "show", "-o", "json", config=lab.config_path).stdout)
+    assert shown[0]["points_at"] == "backup"
+
+    again = drkit("failover", "--from", "primary", "--to", "backup", "--group", "no-group-.*",
+                  "--yes", "-o", "json", config=lab.config_path)
+    assert again.returncode == 0, again.stderr
+    second = next(s for s in json.loads(again.stdout)["run"]["steps"] if s["uses"] == "dns-flip")
+    assert second["outputs"]["records"][spec.name]["status"] == "already"
+
+    rb = drkit("runs", "rollback", run["run_id"], "--yes", config=lab.config_path)
+    assert rb.returncode == 0, rb.stderr
+    assert "restored to kafka-primary.example.test." in rb.stdout
+    shown = json.loads(drkit("dns", "show", "-o", "json", config=lab.config_path).stdout)
+    assert shown[0]["points_at"] == "primary"
+
+    # Killed between the DNS change and its verification: resume verifies, changes nothing.
+    killed = drkit("failover", "--from", "primary", "--to", "backup", "--group", "no-group-.*",
+                   "--yes", config=lab.config_path, env={"DRKIT_FAILPOINT": "dns-changed"})
+    assert killed.returncode == -signal.SIGKILL
+    run_id = next(r["run_id"] for r in _runs(lab) if r["run_id"] in killed.stderr)
+    assert json.loads(drkit("dns", "show", "-o", "json",
+                            config=lab.config_path).stdout)[0]["points_at"] == "backup"
+    resumed = drkit("failover", "--resume", run_id, "--yes", "-o", "json",
+                    config=lab.config_path)
+    assert resumed.returncode == 0, resumed.stderr
+    step = next(s for s in json.loads(resumed.stdout)["run"]["steps"] if s["uses"] == "dns-flip")
+    rec = step["outputs"]["records"][spec.name]
+    assert rec["before"]["values"] == list(primary_value.values)  # kept from the first attempt
+    assert rec["status"] == "applied" and step["attempts"] == 2
+    assert set(rec["verified"]["servers"].values()) == {"new"}
