@@ -52,6 +52,7 @@ def _register() -> None:
     from drkit.commands.failover import failover_cmd
     from drkit.commands.plan import plan_cmd
     from drkit.commands.runs import runs
+    from drkit.commands.status import status_cmd
     from drkit.lab.cli import lab
 
     cli.add_command(lab)
@@ -59,6 +60,7 @@ def _register() -> None:
     cli.add_command(failover_cmd)
     cli.add_command(runs)
     cli.add_command(dns)
+    cli.add_command(status_cmd)
 
 
 _register()

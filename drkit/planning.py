@@ -23,7 +23,7 @@ from drkit.mm2.model import OffsetSync, TopicPartition
 from drkit.mm2.policy import ReplicationPolicy
 from drkit.mm2.reader import CheckpointIndex, Progress, read_checkpoints, read_offset_syncs
 from drkit.mm2.versions import MM2Behaviour, behaviour
-from drkit.translate import OffsetPlan, PlanOptions, SourceGroup, build_plan
+from drkit.translate import OffsetPlan, PlanOptions, SourceGroup, TargetGroup, build_plan
 
 SOURCE_PROBE_TIMEOUT_S = 5.0
 
@@ -109,11 +109,27 @@ def read_source_inventory(source: Cluster) -> dict[str, SourceGroup]:
     return {g: SourceGroup(g, committed.get(g, {})) for g in states}
 
 
-def gather_plan(settings: Settings, source: str, target: str, options: PlanOptions, *,
-                timeout_s: float = 60.0, progress: Progress | None = None,
-                say: Callable[[str], None] | None = None,
-                source_down: str | None = None) -> tuple[OffsetPlan, PlanInputs]:
-    """Read everything from the clusters (standby required, source optional) and plan.
+@dataclass
+class PlanData:
+    """Everything read from the clusters for one flow; the plan is built from it (pure)."""
+
+    naming: FlowNaming
+    index: CheckpointIndex
+    target_groups: dict[str, TargetGroup]
+    log_ranges: dict[TopicPartition, tuple[int, int]]
+    source_groups: dict[str, SourceGroup] | None
+    inventory_age_s: float | None
+    source_error: str | None
+    offset_syncs: dict[TopicPartition, list[OffsetSync]] | None
+    offset_syncs_note: str
+    target_topics: dict[str, int]
+
+
+def read_plan_data(settings: Settings, source: str, target: str, options: PlanOptions, *,
+                   timeout_s: float = 60.0, progress: Progress | None = None,
+                   say: Callable[[str], None] | None = None, source_down: str | None = None,
+                   cluster_timeout_s: float = 15.0) -> PlanData:
+    """Read checkpoints, group states, log ranges (standby) and inventory, syncs (source).
 
     ``source_down`` (the error seen moments ago, e.g. by preflight) skips probing a source
     that is known to be dead: each probe costs its full timeout.
@@ -122,7 +138,8 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
     flow = settings.flow(source, target)
     policy = flow.policy()
     naming = FlowNaming(flow, policy)
-    tgt = Cluster(target, settings.cluster(target).usable_client_config(), timeout_s=15.0)
+    tgt = Cluster(target, settings.cluster(target).usable_client_config(),
+                  timeout_s=cluster_timeout_s)
     tgt.describe()  # one clear error naming the standby when it is down
 
     cp_topic = policy.checkpoints_topic(source)
@@ -145,16 +162,33 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
         relevant.update(naming.to_target_topic(tp.topic) for tp in sg.committed)
     for tg in target_groups.values():
         relevant.update(tp.topic for tp in tg.committed)
+    for tp in syncs or {}:
+        relevant.add(naming.to_target_topic(tp.topic))
     wanted = [TopicPartition(t, p) for t in sorted(relevant) if t in topics
               for p in range(topics[t])]
-    log_ranges = tgt.log_ranges(wanted)
+    return PlanData(naming, index, target_groups, tgt.log_ranges(wanted), source_groups,
+                    inventory_age, src_err, syncs, syncs_note, topics)
 
-    plan = build_plan(source, target, index.by_group, target_groups, log_ranges, naming, options,
-                      source_groups=source_groups, offset_syncs=syncs,
-                      inventory_age_s=inventory_age)
-    inputs = PlanInputs(cp_topic, index.records_read, round(index.seconds, 3), src_err is None,
-                        src_err, inventory_age, syncs_note, behaviour(settings.mm2.version))
+
+def plan_from(settings: Settings, source: str, target: str, options: PlanOptions,
+              data: PlanData) -> tuple[OffsetPlan, PlanInputs]:
+    plan = build_plan(source, target, data.index.by_group, data.target_groups, data.log_ranges,
+                      data.naming, options, source_groups=data.source_groups,
+                      offset_syncs=data.offset_syncs, inventory_age_s=data.inventory_age_s)
+    inputs = PlanInputs(data.index.topic, data.index.records_read, round(data.index.seconds, 3),
+                        data.source_error is None, data.source_error, data.inventory_age_s,
+                        data.offset_syncs_note, behaviour(settings.mm2.version))
     return plan, inputs
+
+
+def gather_plan(settings: Settings, source: str, target: str, options: PlanOptions, *,
+                timeout_s: float = 60.0, progress: Progress | None = None,
+                say: Callable[[str], None] | None = None,
+                source_down: str | None = None) -> tuple[OffsetPlan, PlanInputs]:
+    """Read everything from the clusters (standby required, source optional) and plan."""
+    data = read_plan_data(settings, source, target, options, timeout_s=timeout_s,
+                          progress=progress, say=say, source_down=source_down)
+    return plan_from(settings, source, target, options, data)
 
 
 def _source_inventory(settings: Settings, source: str, now_ms: int, note: Callable[[str], None],

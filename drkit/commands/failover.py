@@ -73,7 +73,7 @@ def finish(run: RunState, output: str) -> None:
     plan = _plan_of(run)
     code = EXIT_UNSAFE if plan is not None and plan.has_refusals else EXIT_OK
     if output == "json":
-        emit_json({"run": run.to_dict(), "exit_code": code})
+        emit_json(run_json(run, plan, code))
     else:
         click.echo(run_table(run))
         if plan is not None:
@@ -94,3 +94,18 @@ def _plan_of(run: RunState) -> OffsetPlan | None:
         if step.uses == "translate" and "plan" in step.outputs:
             return OffsetPlan.from_dict(step.outputs["plan"])
     return None
+
+
+def run_json(run: RunState, plan: OffsetPlan | None, code: int) -> dict[str, Any]:
+    """The run for automation: plan, inputs and per-group commit outcome at the top level."""
+    translate = next((s.outputs for s in run.steps if s.uses == "translate"), {})
+    commit = next((s.outputs for s in run.steps if s.uses == "commit"), {})
+    groups = commit.get("groups") or {}
+    return {
+        "run_id": run.run_id, "status": run.status, "exit_code": code,
+        "plan": plan.to_dict() if plan else None, "digest": translate.get("digest"),
+        "stats": translate.get("stats"), "inputs": translate.get("inputs"),
+        "apply": {"groups": [{"group": g, **r} for g, r in sorted(groups.items())]}
+        if groups else None,
+        "run": run.to_dict(),
+    }

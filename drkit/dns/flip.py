@@ -12,8 +12,9 @@ from typing import Any
 
 from drkit.dns.base import DnsConflict, Provider, RecordSet
 from drkit.dns.registry import load_provider
-from drkit.dns.settings import DnsSettings, RecordSpec
+from drkit.dns.settings import DnsSettings, RecordSpec, dns_settings
 from drkit.dns.verify import verify
+from drkit.errors import ConfigError
 from drkit.failpoints import failpoint
 
 Save = Callable[[], None]
@@ -86,3 +87,20 @@ def _parse_time(text: Any) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def records_now(settings: Any) -> list[dict[str, Any]]:
+    """Each configured record as the provider holds it now, and which cluster it points at."""
+    conf = dns_settings(settings)
+    if conf is None:
+        raise ConfigError("no DNS provider configured: add [dns] provider and [[dns.records]] "
+                          "to drkit.toml (see docs/dns.md)")
+    provider = provider_for(conf)
+    rows = []
+    for spec in conf.records:
+        current = provider.get(spec.name, spec.type)
+        rows.append({"name": spec.name, "type": spec.type,
+                     "ttl": current.ttl if current else None,
+                     "values": list(current.values) if current else [],
+                     "points_at": spec.cluster_of(current), "provider": provider.describe()})
+    return rows

@@ -1,0 +1,1 @@
+"""``drkit status``: the on-call check (collect facts, evaluate thresholds, render)."""

@@ -1,0 +1,218 @@
+"""Gather the facts for ``drkit status``, every network call bounded by ``timeout_s``.
+
+Built on the failover planner: the plan tells per group whether a failover now would commit
+every partition it consumes and how many records it would see again, and reading it also
+refreshes the saved source-group inventory a later failover with a dead source relies on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from confluent_kafka import OFFSET_INVALID
+from confluent_kafka import TopicPartition as KafkaTopicPartition
+
+from drkit import kafka_clients
+from drkit.cluster import Cluster
+from drkit.config import Flow, Settings
+from drkit.errors import ClusterError, DrkitError
+from drkit.mm2.model import TopicPartition
+from drkit.mm2.reader import read_heartbeats
+from drkit.plan import GroupPlan
+from drkit.planning import PlanData, plan_from, read_plan_data
+from drkit.runbook.state import DamagedRun, Journal
+from drkit.status.model import (
+    ClusterFacts,
+    DnsFacts,
+    FlowFacts,
+    GroupFacts,
+    RunFacts,
+    StatusFacts,
+    TopicLag,
+)
+from drkit.translate import PlanOptions
+
+
+def collect(settings: Settings, flows: Iterable[Flow], *, timeout_s: float = 10.0,
+            group_regex: str | None = None) -> StatusFacts:
+    started = time.monotonic()
+    flows = list(flows)
+    aliases = sorted({a for f in flows for a in (f.source, f.target)})
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(aliases))) as pool:
+        clusters = list(pool.map(lambda a: _cluster(settings, a, timeout_s), aliases))
+    by_alias = {c.alias: c for c in clusters}
+    flow_facts = [_flow(settings, f, by_alias, timeout_s, group_regex) for f in flows]
+    facts = StatusFacts(datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                        0.0, clusters, flow_facts)
+    _dns(settings, facts)
+    facts.runs = _runs(settings)
+    facts.duration_s = round(time.monotonic() - started, 3)
+    return facts
+
+
+def _cluster(settings: Settings, alias: str, timeout_s: float) -> ClusterFacts:
+    cluster = settings.cluster(alias)
+    try:
+        info = Cluster(alias, cluster.usable_client_config(), timeout_s).describe()
+    except DrkitError as exc:
+        return ClusterFacts(alias, cluster.bootstrap_servers, False, str(exc))
+    return ClusterFacts(alias, cluster.bootstrap_servers, True, None, info.cluster_id,
+                        info.controller_id, info.broker_count)
+
+
+def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], timeout_s: float,
+          group_regex: str | None) -> FlowFacts:
+    policy = flow.policy()
+    hb_topic = policy.remote_heartbeats_topic(flow.source)
+    facts = FlowFacts(flow.source, flow.target, hb_topic, None, None)
+    target, source = clusters[flow.target], clusters[flow.source]
+    if not target.reachable:
+        facts.heartbeat_error = facts.groups_error = f"{flow.target} is unreachable"
+        facts.lag_error = f"{flow.target} is unreachable"
+        return facts
+    cfg = settings.cluster(flow.target).usable_client_config()
+    try:
+        beats = read_heartbeats(cfg, hb_topic, flow.target, timeout_s=timeout_s)
+        newest = max((h.timestamp_ms for h in beats.values()), default=None)
+        if newest is None:
+            facts.heartbeat_error = f"{hb_topic} on {flow.target} holds no heartbeat yet"
+        else:
+            facts.heartbeat_age_s = round(max(0.0, time.time() - newest / 1000), 3)
+    except ClusterError as exc:
+        facts.heartbeat_error = (
+            f"{hb_topic} does not exist on {flow.target}: MM2 may run with --clusters "
+            f"{flow.target} (nothing emits heartbeats into {flow.source}) or heartbeats are off"
+            if "does not exist" in str(exc) else str(exc))
+    options = PlanOptions(group_regex=group_regex, now_ms=int(time.time() * 1000))
+    try:
+        data = read_plan_data(settings, flow.source, flow.target, options, timeout_s=timeout_s,
+                              source_down=None if source.reachable else (source.error or "down"),
+                              cluster_timeout_s=timeout_s)
+        plan, _inputs = plan_from(settings, flow.source, flow.target, options, data)
+    except DrkitError as exc:
+        facts.groups_error = str(exc)
+        facts.lag_error = str(exc)
+        return facts
+    facts.groups = [_group(g, data) for g in plan.groups]
+    if not source.reachable:
+        facts.lag_error = f"{flow.source} is unreachable"
+    elif data.offset_syncs is None:
+        facts.lag_error = f"offset-syncs {data.offset_syncs_note}"
+    else:
+        try:
+            facts.lags = _lags(settings, flow, data, timeout_s)
+        except DrkitError as exc:
+            facts.lag_error = str(exc)
+    return facts
+
+
+def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
+    now_ms = time.time() * 1000
+    cps = data.index.by_group.get(g.group, {})
+    age = (max(0.0, (now_ms - max(sc.timestamp_ms for sc in cps.values())) / 1000)
+           if cps else None)
+    behind = 0
+    for tp, sc in cps.items():
+        end = data.log_ranges.get(tp, (0, sc.checkpoint.downstream_offset))[1]
+        behind += max(0, end - sc.checkpoint.downstream_offset)
+    moved: bool | None = None
+    consumed: int | None = None
+    if data.source_groups is not None and g.group in data.source_groups:
+        committed = data.source_groups[g.group].committed
+        consumed = len(committed)
+        moved = False
+        for stp, off in committed.items():
+            mine = cps.get(TopicPartition(data.naming.to_target_topic(stp.topic), stp.partition))
+            if mine is not None and off > mine.checkpoint.upstream_offset:
+                moved = True
+    missing = [p for p in g.partitions if p.checkpoint_downstream is None]
+    ready = g.verdict in ("commit", "nothing-to-do") and not missing
+    reason = g.reason if not ready or not missing else f"{len(missing)} partitions untranslated"
+    dups = [p.expected_duplicates for p in g.partitions if p.expected_duplicates is not None]
+    return GroupFacts(
+        group=g.group, checkpoint_age_s=None if age is None else round(age, 3),
+        behind_messages=behind if cps else None,
+        idle=bool(cps) and (behind == 0 or moved is False), moved_since_checkpoint=moved,
+        ready=ready, reason=reason, expected_redeliveries=sum(dups) if dups else None,
+        standby_state=g.target_state, members_on_standby=g.member_count,
+        partitions_checkpointed=len(cps), partitions_consumed=consumed)
+
+
+def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> list[TopicLag]:
+    """Per source topic: records not yet mirrored, from the latest sync and both log ends."""
+    assert data.offset_syncs is not None
+    src = Cluster(flow.source, settings.cluster(flow.source).usable_client_config(), timeout_s)
+    latest = {tp: syncs[-1] for tp, syncs in data.offset_syncs.items()
+              if syncs and flow.topic_included(tp.topic)}
+    src_ends = src.log_ranges(latest)
+    behind: dict[TopicPartition, int] = {}
+    for tp, sync in latest.items():
+        mirror = TopicPartition(data.naming.to_target_topic(tp.topic), tp.partition)
+        if tp not in src_ends or mirror not in data.log_ranges:
+            continue
+        mirrored = sync.upstream_offset + (data.log_ranges[mirror][1] - sync.downstream_offset)
+        behind[tp] = max(0, src_ends[tp][1] - mirrored)
+    ages = _oldest_unmirrored_age(src, {tp: src_ends[tp][1] - n for tp, n in behind.items()
+                                        if n > 0}, timeout_s)
+    out: dict[str, TopicLag] = {}
+    for tp, n in sorted(behind.items()):
+        lag = out.setdefault(tp.topic, TopicLag(tp.topic, data.naming.to_target_topic(tp.topic),
+                                                0, 0.0))
+        lag.messages = (lag.messages or 0) + n
+        if n > 0:
+            age = ages.get(tp)
+            lag.seconds = None if age is None or lag.seconds is None else max(lag.seconds, age)
+    return list(out.values())
+
+
+def _oldest_unmirrored_age(src: Cluster, first: dict[TopicPartition, int], timeout_s: float
+                           ) -> dict[TopicPartition, float]:
+    """Age of the first record not yet mirrored, per lagging partition (one fetch each)."""
+    if not first:
+        return {}
+    cons = kafka_clients.consumer(src.config, **{"group.id": "drkit-status-lag",
+                                                 "enable.partition.eof": False})
+    ages: dict[TopicPartition, float] = {}
+    try:
+        cons.assign([KafkaTopicPartition(tp.topic, tp.partition, off) for tp, off in
+                     first.items() if off != OFFSET_INVALID])
+        deadline = time.monotonic() + timeout_s
+        while len(ages) < len(first) and time.monotonic() < deadline:
+            msg = cons.poll(0.2)
+            if msg is None or msg.error():
+                continue
+            tp = TopicPartition(msg.topic() or "", msg.partition() or 0)
+            if tp in first and tp not in ages:
+                ages[tp] = round(max(0.0, time.time() - msg.timestamp()[1] / 1000), 3)
+                cons.pause([KafkaTopicPartition(tp.topic, tp.partition)])
+    finally:
+        cons.close()
+    return ages
+
+
+def _dns(settings: Settings, facts: StatusFacts) -> None:
+    from drkit.dns.flip import records_now
+    from drkit.dns.settings import dns_settings
+
+    try:
+        if dns_settings(settings) is None:
+            return
+        facts.dns_configured = True
+        facts.dns = [DnsFacts(r["name"], r["type"], r["values"], r["points_at"])
+                     for r in records_now(settings)]
+    except DrkitError as exc:
+        facts.dns_configured = True
+        facts.dns_error = str(exc)
+
+
+def _runs(settings: Settings) -> list[RunFacts]:
+    out = []
+    for r in Journal(settings.state_dir).list_runs()[:5]:
+        if isinstance(r, DamagedRun):
+            out.append(RunFacts(r.run_id, "?", "damaged", None, None, None))
+        else:
+            out.append(RunFacts(r.run_id, r.kind, r.status, r.source, r.target, r.created_at))
+    return out
