@@ -138,7 +138,8 @@ def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
         idle=bool(cps) and (behind == 0 or moved is False), moved_since_checkpoint=moved,
         ready=ready, reason=reason, expected_redeliveries=sum(dups) if dups else None,
         standby_state=g.target_state, members_on_standby=g.member_count,
-        partitions_checkpointed=len(cps), partitions_consumed=consumed)
+        partitions_checkpointed=len(cps), partitions_consumed=consumed,
+        excluded_by_mm2=not cps and data.naming.group_exclusion_reason(g.group) is not None)
 
 
 def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> list[TopicLag]:

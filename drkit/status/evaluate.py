@@ -254,7 +254,7 @@ def _group(flow: FlowFacts, g: GroupFacts, t: Thresholds) -> list[Check]:
     stale = _stale_checkpoint(flow, g, t, subject, who)
     if stale is not None:
         checks.append(stale)
-    if not g.ready:
+    if not g.ready and not g.excluded_by_mm2:
         checks.append(_make(WARNING, subject, f"{who} not ready for a failover: {_text(g.reason)}",
                             _readiness_remedy(flow, g)))
     redo, limit = g.expected_redeliveries, t.redeliveries_warn

@@ -49,6 +49,9 @@ class GroupFacts:
     members_on_standby: int
     partitions_checkpointed: int
     partitions_consumed: int | None  # on the source (None: source and inventory unknown)
+    # MM2's group filter skips it by configuration (e.g. connect-*): listed, never an alarm,
+    # or a sink connector's group would keep every status check at WARNING forever.
+    excluded_by_mm2: bool = False
 
 
 @dataclass

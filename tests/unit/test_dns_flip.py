@@ -79,7 +79,7 @@ def test_flip_refuses_a_record_someone_else_changed(world: tuple[Memory, Any]) -
     provider, dns = world
     provider.records[("kafka.example.test.", "CNAME")] = RecordSet(
         "kafka.example.test", "CNAME", 60, ("elsewhere.example.test",))
-    with pytest.raises(DnsConflict, match="neither primary's .* nor backup's"):
+    with pytest.raises(DnsConflict, match=r"neither primary's .* nor backup's"):
         flip_mod.flip_record(provider, dns, dns.records[0], "primary", "backup", {}, lambda: None)
     assert provider.changes == 0
 
