@@ -83,6 +83,7 @@ def test_status_ok_then_mm2_stopped_then_primary_killed(make_lab) -> None:  # ty
     assert first.startswith("DRKIT CRITICAL") and "primary" in first and "unreachable" in first
     assert elapsed < 30, f"status took {elapsed:.0f} s with the primary down"  # bounded, no hang
     code, doc = _status(lab, "--timeout", "5")
+    assert code == 2
     clusters = {c["alias"]: c for c in doc["clusters"]}
     assert clusters["primary"]["reachable"] is False and clusters["backup"]["reachable"] is True
     assert doc["flows"][0]["groups"], "readiness still comes from the standby's checkpoints"
