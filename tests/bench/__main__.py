@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-ALL = ["lab", "scan", "commit"]
+ALL = ["lab", "scan", "commit", "status"]
 
 
 def main(argv: list[str]) -> int:
