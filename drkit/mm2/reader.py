@@ -63,7 +63,9 @@ class ScanResult:
     cluster: str
     end_offset: int
     records_read: int = 0
-    latest: dict[bytes, RawRecord] = field(default_factory=dict)
+    # The surviving Message per key: it already holds value, timestamp and offset as Python
+    # objects, so no second object is built per survivor.
+    latest: dict[bytes, Message] = field(default_factory=dict)
     history: list[tuple[bytes, RawRecord]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -101,8 +103,8 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
         if end <= 0:
             return result
         consumer.assign([KafkaTopicPartition(topic, 0, OFFSET_BEGINNING)])
-        # The hot loop keeps the last Message per key (no object built per record) and turns
-        # only the survivors into RawRecords at the end; dict order and "last wins" are the same.
+        # The hot loop keeps the last Message per key (no object built per record); the
+        # survivors are decoded by the caller. Dict order and "last wins" follow the log.
         last: dict[bytes, Message] = {}
         history, keep = result.history, keep_history
         read = 0
@@ -118,16 +120,14 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
                     "(raise --timeout, or check for an open transaction on the topic)")
             msgs = consumer.consume(BATCH, timeout=min(remaining, WAIT_S))
             at_eof = False
-            if not keep and not any(map(_ERROR, msgs)):
-                # Fast path, all in C: a batch without error events goes into the dict in log
-                # order, so the last record per key wins exactly as in the loop below.
+            keyless = None
+            if not keep:
+                # Fast path, all in C: the batch goes into the dict in log order, so the last
+                # record per key wins exactly as in the loop below. Error events (the end-of-
+                # partition one included) have no key: only then is the batch walked again.
                 last.update(zip(map(_KEY, msgs), msgs, strict=False))  # type: ignore[arg-type]
-                if None in last:
-                    bad = last.pop(None)  # type: ignore[call-overload]
-                    raise CodecError(f"{topic} offset {bad.offset()} on {where}: record without "
-                                     "a key; MM2 always writes keys (wrong topic?)")
-                msgs_ok = msgs
-            else:
+                keyless = last.pop(None, None)  # type: ignore[call-overload]
+            if keep or keyless is not None:
                 msgs_ok = []
                 for m in msgs:
                     err = m.error()
@@ -140,10 +140,12 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
                     if key is None:
                         raise CodecError(f"{topic} offset {m.offset()} on {where}: record "
                                          "without a key; MM2 always writes keys (wrong topic?)")
-                    last[key] = m
-                    msgs_ok.append(m)
                     if keep:
+                        last[key] = m
                         history.append((key, _raw(m)))
+                    msgs_ok.append(m)
+            else:
+                msgs_ok = msgs
             read += len(msgs_ok)
             tail = cast(int, msgs[-1].offset()) + 1 if msgs else -1
             if progress is not None and msgs:
@@ -151,7 +153,7 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
             upto = tail if msgs and msgs[-1].error() is None else -1
             if upto >= end or ((at_eof or not msgs) and _position(consumer, tp) >= end):
                 break
-        result.latest.update((key, _raw(m)) for key, m in last.items())
+        result.latest = last
         result.records_read = read
         result.seconds = time.monotonic() - started
         return result
@@ -163,7 +165,6 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
 
 _KEY = Message.key
 _stamped = StampedCheckpoint._make
-_ERROR = Message.error
 
 
 def _raw(m: Message) -> RawRecord:
@@ -206,14 +207,16 @@ def index_checkpoints(scan_result: ScanResult) -> CheckpointIndex:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small frozen objects, no cycles: skip the collections
     try:
-        for key, rec in scan_result.latest.items():
-            if rec.value is None:
+        for key, msg in scan_result.latest.items():
+            value = msg.value()
+            if value is None:
                 deleted += 1  # a tombstone deletes the key (MM2 writes none, compaction may)
                 continue
             try:
-                cp = decode_checkpoint(key, rec.value)
+                cp = decode_checkpoint(key, value)
             except CodecError as exc:
-                raise _decode_error(scan_result.topic, rec.offset, key, rec.value, exc) from exc
+                raise _decode_error(scan_result.topic, cast(int, msg.offset()), key, value,
+                                    exc) from exc
             tp = partitions.get((cp.topic, cp.partition))
             if tp is None:
                 tp = partitions[(cp.topic, cp.partition)] = TopicPartition(cp.topic,
@@ -221,7 +224,7 @@ def index_checkpoints(scan_result: ScanResult) -> CheckpointIndex:
             group = by_group.get(cp.group)
             if group is None:
                 group = by_group[cp.group] = {}
-            group[tp] = _stamped((cp, rec.timestamp_ms, rec.offset))
+            group[tp] = _stamped((cp, msg.timestamp()[1], msg.offset()))
     finally:
         if gc_was_enabled:
             gc.enable()

