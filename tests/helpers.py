@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
@@ -46,20 +47,9 @@ def read_all(bootstrap: str, topic: str, partitions: list[int] | None = None,
         for p in parts:
             _low, high = cons.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
             ends[p] = high
-        todo = {p for p in parts if ends[p] > 0}
         cons.assign([TopicPartition(topic, p, 0) for p in parts])
-        out: list[Message] = []
-        deadline = time.monotonic() + timeout_s
-        while todo:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"could not read {topic} to its end within {timeout_s} s")
-            msg = cons.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            out.append(msg)
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                todo.discard(msg.partition())
-        return out
+        return _poll_to_end(cons, ends, {p for p in parts if ends[p] > 0}, timeout_s,
+                            f"reading {topic}")
     finally:
         cons.close()
 
@@ -124,21 +114,10 @@ def consume_from_committed(bootstrap: str, group: str, topic: str, partitions: l
                      "enable.auto.commit": False, "auto.offset.reset": "error"})
     try:
         start = cons.committed([TopicPartition(topic, p) for p in partitions], timeout=15)
-        todo = {tp.partition for tp in start if tp.offset < ends[tp.partition]}
         cons.assign(start)
-        out: list[Message] = []
-        deadline = time.monotonic() + timeout_s
-        while todo:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"group {group} could not consume {topic} to its end")
-            msg = cons.poll(0.5)
-            if msg is None:
-                continue
-            assert msg.error() is None, f"consuming {topic} as {group}: {msg.error()}"
-            out.append(msg)
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                todo.discard(msg.partition())
-        return out
+        return _poll_to_end(cons, ends,
+                            {tp.partition for tp in start if tp.offset < ends[tp.partition]},
+                            timeout_s, f"consuming {topic} as {group}")
     finally:
         cons.close()
 
@@ -168,3 +147,65 @@ def offset_commit_counts(bootstrap: str, groups: set[str]) -> dict[tuple[str, st
             k = (fields[0], fields[1], partition)
             counts[k] = counts.get(k, 0) + 1
     return counts
+
+
+def _poll_to_end(cons: Consumer, ends: dict[int, int], todo: set[int], timeout_s: float,
+                 what: str) -> list[Message]:
+    """Poll until every partition in ``todo`` reached its end offset in ``ends``."""
+    out: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    while todo:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not at the end within {timeout_s:.0f} s")
+        msg = cons.poll(0.5)
+        if msg is None:
+            continue
+        assert msg.error() is None, f"{what}: {msg.error()}"
+        out.append(msg)
+        if msg.offset() + 1 >= ends[msg.partition()]:
+            todo.discard(msg.partition())
+    return out
+
+
+def mirrored_topic(lab: Any, stem: str, partitions: int, per_partition: int) -> tuple[str, str]:
+    """Create ``orders.<stem>-<random>`` on primary, fill it, wait until MM2 created its mirror.
+
+    Returns (source topic, mirror on backup).
+    """
+    from drkit.lab.ready import create_topics
+
+    topic = f"orders.{stem}-{uuid.uuid4().hex[:6]}"
+    remote = f"primary.{topic}"
+    create_topics(lab.bootstrap("primary"), {topic: partitions})
+    produce(lab.bootstrap("primary"), topic,
+            [(p, b"k", f"{p}-{i}".encode()) for p in range(partitions)
+             for i in range(per_partition)])
+    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, f"{remote} on backup")
+    return topic, remote
+
+
+def checkpointed(lab: Any, groups: set[str], topic: str = "primary.checkpoints.internal"
+                 ) -> bool:
+    """Whether MM2 has written a checkpoint for every group in ``groups`` on backup."""
+    from drkit.config import load_settings
+    from drkit.mm2.reader import read_checkpoints
+
+    cfg = load_settings(lab.config_path).cluster("backup").usable_client_config()
+    return groups <= set(read_checkpoints(cfg, topic, "backup", timeout_s=30).by_group)
+
+
+OFFLINE_MM2 = """clusters = primary, backup
+primary.bootstrap.servers = 127.0.0.1:1
+backup.bootstrap.servers = 127.0.0.1:2
+primary->backup.enabled = true
+"""
+
+
+def offline_settings(tmp_path: Any) -> Any:
+    """Settings for a primary->backup flow nobody listens on, for tests that need no server."""
+    from drkit.config import build_settings
+    from drkit.javaprops import parse_properties
+
+    props = parse_properties(OFFLINE_MM2, str(tmp_path / "mm2.properties"))
+    return build_settings({"state_dir": "state"}, props, config_path=tmp_path / "drkit.toml",
+                          mm2_config_path=tmp_path / "mm2.properties", base_dir=tmp_path)

@@ -24,6 +24,7 @@ from tests.helpers import (
     consume_from_committed,
     drkit,
     end_offsets,
+    mirrored_topic,
     produce,
     read_all,
     topic_exists,
@@ -144,13 +145,7 @@ def test_unplanned_failover_loses_nothing(make_lab, lab_opts: dict[str, str], re
 
 
 def test_group_with_active_member_on_standby_is_refused_and_untouched(lab: Lab) -> None:
-    from drkit.lab.ready import create_topics
-
-    topic = f"orders.active-{uuid.uuid4().hex[:6]}"
-    remote = f"primary.{topic}"
-    create_topics(lab.bootstrap("primary"), {topic: 2})
-    produce(lab.bootstrap("primary"), topic, [(p, b"k", b"v") for p in (0, 1) for _ in range(5)])
-    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, f"{remote} on backup")
+    topic, remote = mirrored_topic(lab, "active", 2, 5)
     group = f"busy-{uuid.uuid4().hex[:6]}"
     consume_and_commit(lab.bootstrap("primary"), group, topic, {0: 4, 1: 5})
     wait_until(lambda: _checkpointed(lab, "primary.checkpoints.internal",
@@ -208,15 +203,10 @@ def test_apply_treats_a_member_that_joined_after_planning_as_refused(lab: Lab) -
     """The broker, not the plan, has the last word: a late joiner makes the commit refused."""
     from drkit.apply import apply_plan
     from drkit.cluster import Cluster
-    from drkit.lab.ready import create_topics
     from drkit.planning import gather_plan, now_ms
     from drkit.translate import PlanOptions
 
-    topic = f"orders.race-{uuid.uuid4().hex[:6]}"
-    remote = f"primary.{topic}"
-    create_topics(lab.bootstrap("primary"), {topic: 2})
-    produce(lab.bootstrap("primary"), topic, [(p, b"k", b"v") for p in (0, 1) for _ in range(8)])
-    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, f"{remote} on backup")
+    topic, remote = mirrored_topic(lab, "race", 2, 8)
     late, calm = f"late-{uuid.uuid4().hex[:6]}", f"calm-{uuid.uuid4().hex[:6]}"
     for group in (late, calm):
         consume_and_commit(lab.bootstrap("primary"), group, topic, {0: 8, 1: 3})

@@ -23,10 +23,12 @@ from drkit.lab.lab import Lab
 from drkit.lab.ready import create_topics
 from drkit.mm2.reader import read_checkpoints
 from tests.helpers import (
+    checkpointed,
     committed,
     consume_and_commit,
     drkit,
     end_offsets,
+    mirrored_topic,
     offset_commit_counts,
     produce,
     topic_exists,
@@ -225,19 +227,12 @@ def test_damaged_journal_and_bad_runbook_are_clear_errors(lab: Lab, tmp_path: Pa
 
 
 def test_rollback_restores_the_snapshot(lab: Lab) -> None:
-    topic = f"orders.rb-{uuid.uuid4().hex[:6]}"
-    remote = f"primary.{topic}"
-    create_topics(lab.bootstrap("primary"), {topic: 1})
-    produce(lab.bootstrap("primary"), topic, [(0, b"k", b"v")] * 30)
-    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, remote)
+    topic, remote = mirrored_topic(lab, "rb", 1, 30)
     fresh, known = f"rb-fresh-{uuid.uuid4().hex[:4]}", f"rb-known-{uuid.uuid4().hex[:4]}"
     for g in (fresh, known):
         consume_and_commit(lab.bootstrap("primary"), g, topic, {0: 30})
     consume_and_commit(lab.bootstrap("backup"), known, remote, {0: 5})  # an earlier commit
-    cfg = load_settings(lab.config_path).cluster("backup").usable_client_config()
-    wait_until(lambda: all(g in read_checkpoints(cfg, "primary.checkpoints.internal", "backup",
-                                                 timeout_s=30).by_group for g in (fresh, known)),
-               90, "checkpoints")
+    wait_until(lambda: checkpointed(lab, {fresh, known}), 90, "checkpoints")
     res = drkit("failover", "--from", "primary", "--to", "backup", "--group", f"{fresh}|{known}",
                 "--yes", "-o", "json", config=lab.config_path)
     assert res.returncode == 0, res.stderr

@@ -11,11 +11,15 @@ from typing import Any
 import jsonschema
 from prometheus_client.parser import text_string_to_metric_families
 
-from drkit.config import load_settings
 from drkit.lab.lab import Lab
-from drkit.lab.ready import create_topics
-from drkit.mm2.reader import read_checkpoints
-from tests.helpers import consume_and_commit, drkit, produce, topic_exists, wait_until
+from tests.helpers import (
+    checkpointed,
+    consume_and_commit,
+    drkit,
+    mirrored_topic,
+    produce,
+    wait_until,
+)
 from tests.integration.test_failover import IdleMember
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "drkit" / "status" /
@@ -29,19 +33,13 @@ def _status(lab: Lab, *args: str, timeout: float = 120) -> tuple[int, Any]:
     return res.returncode, doc
 
 
-def _groups_checkpointed(lab: Lab, groups: set[str]) -> bool:
-    cfg = load_settings(lab.config_path).cluster("backup").usable_client_config()
-    index = read_checkpoints(cfg, "primary.checkpoints.internal", "backup", timeout_s=30)
-    return groups <= set(index.by_group)
-
-
 def test_status_ok_then_mm2_stopped_then_primary_killed(make_lab) -> None:  # type: ignore[no-untyped-def]
     lab: Lab = make_lab()
     produce(lab.bootstrap("primary"), "orders", [(p, b"k", b"v") for p in range(3)
                                                  for _ in range(30)])
     for g, n in (("st-busy", 20), ("st-done", 30)):
         consume_and_commit(lab.bootstrap("primary"), g, "orders", dict.fromkeys(range(3), n))
-    wait_until(lambda: _groups_checkpointed(lab, {"st-busy", "st-done"}), 90, "checkpoints")
+    wait_until(lambda: checkpointed(lab, {"st-busy", "st-done"}), 90, "checkpoints")
 
     def healthy() -> tuple[int, Any] | None:
         code, doc = _status(lab)
@@ -90,14 +88,10 @@ def test_status_ok_then_mm2_stopped_then_primary_killed(make_lab) -> None:  # ty
 
 
 def test_group_with_active_member_on_standby_is_not_ready(lab: Lab) -> None:
-    topic = f"orders.st-{uuid.uuid4().hex[:6]}"
-    remote = f"primary.{topic}"
-    create_topics(lab.bootstrap("primary"), {topic: 1})
-    produce(lab.bootstrap("primary"), topic, [(0, b"k", b"v")] * 5)
-    wait_until(lambda: topic_exists(lab.bootstrap("backup"), remote), 60, remote)
+    topic, remote = mirrored_topic(lab, "st", 1, 5)
     group = f"st-active-{uuid.uuid4().hex[:6]}"
     consume_and_commit(lab.bootstrap("primary"), group, topic, {0: 5})
-    wait_until(lambda: _groups_checkpointed(lab, {group}), 90, "checkpoint")
+    wait_until(lambda: checkpointed(lab, {group}), 90, "checkpoint")
     member = IdleMember(lab.bootstrap("backup"), group, remote)
     try:
         member.join()

@@ -8,29 +8,16 @@ from typing import Any
 
 import pytest
 
-from drkit.config import build_settings
 from drkit.errors import DrkitError
-from drkit.javaprops import parse_properties
 from drkit.runbook.engine import RunContext, run_steps
 from drkit.runbook.session import Session
 from drkit.runbook.spec import parse_runbook, validate
 from drkit.runbook.steps import BUILTIN, schemas
-
-MM2 = """clusters = primary, backup
-primary.bootstrap.servers = 127.0.0.1:1
-backup.bootstrap.servers = 127.0.0.1:2
-primary->backup.enabled = true
-"""
-
-
-def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    props = parse_properties(MM2, str(tmp_path / "mm2.properties"))
-    return build_settings({"state_dir": "state"}, props, config_path=tmp_path / "drkit.toml",
-                          mm2_config_path=tmp_path / "mm2.properties", base_dir=tmp_path)
+from tests.helpers import offline_settings
 
 
 def _context(tmp_path: Path, text: str, **args: Any) -> RunContext:
-    settings = _settings(tmp_path)
+    settings = offline_settings(tmp_path)
     book = validate(parse_runbook(text.encode(), tmp_path / "rb.toml"), schemas())
     session = Session.open(settings, lambda _m: None)
     run = session.new_run("failover", book, "primary", "backup", {"planned": False, **args})
@@ -123,7 +110,7 @@ def test_keyboard_interrupt_marks_the_step_and_run_interrupted(tmp_path: Path) -
 
 
 def test_placeholder_runbooks_are_refused(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = offline_settings(tmp_path)
     book = validate(parse_runbook(b'name = "x"\nplaceholder = true\n[[steps]]\nid = "d"\n'
                                   b'uses = "dns-flip"\n', tmp_path / "x.toml"), schemas())
     with pytest.raises(DrkitError, match="placeholder"):

@@ -9,25 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from drkit.config import build_settings
 from drkit.errors import DrkitError
-from drkit.javaprops import parse_properties
 from drkit.mm2.model import Checkpoint, StampedCheckpoint, TopicPartition
 from drkit.planning import PlanInputs, inventory_path, load_inventory, save_inventory
 from drkit.render import plan_table
 from drkit.translate import PlanOptions, SourceGroup, TargetGroup, build_plan
-
-MM2 = """clusters = primary, backup
-primary.bootstrap.servers = 127.0.0.1:1
-backup.bootstrap.servers = 127.0.0.1:2
-primary->backup.enabled = true
-"""
-
-
-def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    props = parse_properties(MM2, str(tmp_path / "mm2.properties"))
-    return build_settings({"state_dir": "state"}, props, config_path=tmp_path / "drkit.toml",
-                          mm2_config_path=tmp_path / "mm2.properties", base_dir=tmp_path)
+from tests.helpers import offline_settings
 
 
 class Naming:
@@ -65,7 +52,7 @@ def test_plan_table_fits_100_columns_with_long_names() -> None:
 
 
 def test_inventory_round_trip_is_private(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = offline_settings(tmp_path)
     groups = {"g": SourceGroup("g", {TopicPartition("orders.x", 2): 17}),
               "never": SourceGroup("never", {})}
     save_inventory(settings, "primary", groups, now_ms=10_000)
@@ -76,7 +63,7 @@ def test_inventory_round_trip_is_private(tmp_path: Path) -> None:
 
 
 def test_damaged_inventory_is_a_clear_error(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = offline_settings(tmp_path)
     path = inventory_path(settings, "primary")
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"source": "primary"})[:-3])
