@@ -61,13 +61,17 @@ class Cluster:
             self._admin = kafka_clients.admin(self.config)
         return self._admin
 
-    def _wait(self, fut: concurrent.futures.Future[Any], what: str) -> Any:
+    def _wait(self, fut: concurrent.futures.Future[Any], what: str,
+              absent: str | None = None) -> Any:
+        """The future's result, bounded by the timeout; None if the error names ``absent``."""
         try:
             return fut.result(timeout=self.timeout_s)
         except concurrent.futures.TimeoutError:
             raise ClusterError(f"{self.where} did not answer {what} within {self.timeout_s:.0f} s;"
                                " is it up and reachable?") from None
         except KafkaException as exc:
+            if absent is not None and absent in _err(exc):
+                return None
             raise ClusterError(f"{self.where}: {what} failed: {_err(exc)}") from exc
 
     def tcp_probe(self) -> None:
@@ -143,16 +147,9 @@ class Cluster:
             futs = self.admin.describe_consumer_groups(ids[i:i + WAVE],
                                                        request_timeout=self.timeout_s)
             for gid, fut in futs.items():
-                try:
-                    desc = fut.result(timeout=self.timeout_s)
-                except KafkaException as exc:
-                    if "GROUP_ID_NOT_FOUND" in _err(exc):
-                        continue
-                    raise ClusterError(f"{self.where}: describing group {gid} failed: "
-                                       f"{_err(exc)}") from exc
-                except concurrent.futures.TimeoutError:
-                    raise ClusterError(f"{self.where} did not describe group {gid} within "
-                                       f"{self.timeout_s:.0f} s") from None
+                desc = self._wait(fut, f"describing group {gid}", absent="GROUP_ID_NOT_FOUND")
+                if desc is None:
+                    continue
                 state = desc.state.name if desc.state is not None else "UNKNOWN"
                 if state == "DEAD" and not desc.members:
                     continue  # the broker's answer for a group that does not exist
@@ -216,15 +213,9 @@ class Cluster:
         futs = self.admin.list_offsets(req, request_timeout=self.timeout_s)
         out = {}
         for ktp, fut in futs.items():
-            try:
-                res = fut.result(timeout=self.timeout_s)
-            except KafkaException as exc:
-                if "UNKNOWN_TOPIC_OR_PART" in _err(exc):
-                    continue
-                raise ClusterError(f"{self.where}: listing offsets of {ktp.topic}-"
-                                   f"{ktp.partition} failed: {_err(exc)}") from exc
-            except concurrent.futures.TimeoutError:
-                raise ClusterError(f"{self.where} did not list offsets within "
-                                   f"{self.timeout_s:.0f} s") from None
+            res = self._wait(fut, f"listing offsets of {ktp.topic}-{ktp.partition}",
+                             absent="UNKNOWN_TOPIC_OR_PART")
+            if res is None:
+                continue
             out[TopicPartition(ktp.topic, ktp.partition)] = int(res.offset)
         return out

@@ -80,7 +80,7 @@ def status_cmd(ctx: click.Context, /, flow: str | None, output: str, group_regex
     Exit codes as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Thresholds come
     from the flags or the [status] table of drkit.toml.
     """
-    from drkit.status import render
+    import drkit.status.render as render
     from drkit.status.collect import collect
     from drkit.status.evaluate import evaluate, overall
 

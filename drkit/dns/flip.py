@@ -13,7 +13,7 @@ from typing import Any
 from drkit.dns.base import DnsConflict, Provider, RecordSet
 from drkit.dns.registry import load_provider
 from drkit.dns.settings import DnsSettings, RecordSpec, dns_settings
-from drkit.dns.verify import verify
+from drkit.dns.verify import authoritative_servers, verify
 from drkit.errors import ConfigError
 from drkit.failpoints import failpoint
 
@@ -25,9 +25,13 @@ def provider_for(dns: DnsSettings) -> Provider:
 
 
 def servers_for(dns: DnsSettings, provider: Provider, zone: str | None) -> list[tuple[str, int]]:
+    """[dns] nameservers, else what the provider knows, else the zone's NS records."""
     if dns.nameservers:
         return list(dns.nameservers)
-    return provider.nameservers(zone or "")
+    known = provider.nameservers(zone or "")
+    if known or not zone:
+        return known
+    return authoritative_servers(zone)
 
 
 def flip_record(provider: Provider, dns: DnsSettings, spec: RecordSpec, source: str,

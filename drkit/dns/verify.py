@@ -7,6 +7,8 @@ TTL runs out, which is reported as a time, not as an error.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,9 +33,10 @@ def ask(server: Server, name: str, rtype: str, *, recurse: bool = False,
     query = dns.message.make_query(name, rtype)
     if not recurse:
         query.flags &= ~dns.flags.RD
-    response = dns.query.udp(query, server[0], port=server[1], timeout=timeout_s)
+    address = _address(server[0])
+    response = dns.query.udp(query, address, port=server[1], timeout=timeout_s)
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(query, server[0], port=server[1], timeout=timeout_s)
+        response = dns.query.tcp(query, address, port=server[1], timeout=timeout_s)
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return None
@@ -45,6 +48,15 @@ def ask(server: Server, name: str, rtype: str, *, recurse: bool = False,
         if rrset.rdtype == want:
             return tuple(sorted(normalise(rtype, rd.to_text()) for rd in rrset))
     return None
+
+
+def _address(host: str) -> str:
+    """dnspython queries need an address; name servers are often given by name."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        return str(socket.getaddrinfo(host, 53, proto=socket.IPPROTO_UDP)[0][4][0])
 
 
 def authoritative_servers(zone: str) -> list[Server]:

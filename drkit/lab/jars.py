@@ -120,6 +120,9 @@ def ensure_jars(kafka_version: str = KAFKA_VERSION, *, quiet: bool = True) -> Ka
     ]
     if quiet:
         cmd.insert(1, "-q")
+    settings = os.environ.get("DRKIT_MAVEN_SETTINGS")
+    if settings:  # e.g. a company mirror of Maven Central
+        cmd[1:1] = ["-s", settings]
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
@@ -133,10 +136,13 @@ def ensure_jars(kafka_version: str = KAFKA_VERSION, *, quiet: bool = True) -> Ka
 
 
 def _explain_maven_failure(output: str, version: str, pom: Path) -> str:
-    lines = [ln.strip() for ln in output.splitlines() if "[ERROR]" in ln and ln.strip()]
-    first = lines[0].removeprefix("[ERROR]").strip() if lines else output.strip()[-300:]
+    lines = [ln.split("[ERROR]", 1)[1].strip() for ln in output.splitlines() if "[ERROR]" in ln]
+    lines = [ln for ln in lines if ln]
+    first = lines[0] if lines else output.strip()[-300:]
+    # With -q Maven hides the transfer warnings; an unreachable repository then shows up as
+    # "No plugin found for prefix 'dependency' … available from the repositories [...]".
     if any(w in output for w in ("UnknownHost", "Could not transfer", "Connection refused",
-                                 "Network is unreachable", "timed out")):
+                                 "Network is unreachable", "timed out", "No plugin found")):
         return (f"cannot reach the Maven repository to fetch Kafka {version} jars ({first[:200]}); "
                 "check network/proxy settings in ~/.m2/settings.xml or use --kafka-home DIR")
     return (f"Maven could not resolve Kafka {version} jars with {pom}: {first[:300]}; "

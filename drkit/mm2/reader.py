@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TypeVar, cast
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
@@ -239,18 +239,27 @@ def read_checkpoints(config: Mapping[str, str], topic: str, cluster: str, *,
                                   progress=progress))
 
 
-def read_offset_syncs(config: Mapping[str, str], topic: str, cluster: str, *,
-                      timeout_s: float = 60.0) -> dict[TopicPartition, list[OffsetSync]]:
-    """Every retained sync per *source* partition, in log order (oldest first)."""
+T = TypeVar("T")
+
+
+def _decoded_history(config: Mapping[str, str], topic: str, cluster: str, timeout_s: float,
+                     decode: Callable[[bytes, bytes], T]) -> Iterator[T]:
+    """Every record of the topic in log order, decoded; deletes skipped, bad records named."""
     res = scan(config, topic, cluster, timeout_s=timeout_s, keep_history=True)
-    out: dict[TopicPartition, list[OffsetSync]] = {}
     for key, rec in res.history:
         if rec.value is None:
             continue
         try:
-            sync = decode_offset_sync(key, rec.value)
+            yield decode(key, rec.value)
         except CodecError as exc:
             raise _decode_error(topic, rec.offset, key, rec.value, exc) from exc
+
+
+def read_offset_syncs(config: Mapping[str, str], topic: str, cluster: str, *,
+                      timeout_s: float = 60.0) -> dict[TopicPartition, list[OffsetSync]]:
+    """Every retained sync per *source* partition, in log order (oldest first)."""
+    out: dict[TopicPartition, list[OffsetSync]] = {}
+    for sync in _decoded_history(config, topic, cluster, timeout_s, decode_offset_sync):
         out.setdefault(TopicPartition(sync.topic, sync.partition), []).append(sync)
     return out
 
@@ -258,15 +267,8 @@ def read_offset_syncs(config: Mapping[str, str], topic: str, cluster: str, *,
 def read_heartbeats(config: Mapping[str, str], topic: str, cluster: str, *,
                     timeout_s: float = 30.0) -> dict[tuple[str, str], Heartbeat]:
     """Newest heartbeat per (source, target) alias pair, by the value's own timestamp."""
-    res = scan(config, topic, cluster, timeout_s=timeout_s, keep_history=True)
     out: dict[tuple[str, str], Heartbeat] = {}
-    for key, rec in res.history:
-        if rec.value is None:
-            continue
-        try:
-            hb = decode_heartbeat(key, rec.value)
-        except CodecError as exc:
-            raise _decode_error(topic, rec.offset, key, rec.value, exc) from exc
+    for hb in _decoded_history(config, topic, cluster, timeout_s, decode_heartbeat):
         pair = (hb.source_alias, hb.target_alias)
         if pair not in out or hb.timestamp_ms >= out[pair].timestamp_ms:
             out[pair] = hb
