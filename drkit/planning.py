@@ -23,7 +23,14 @@ from drkit.mm2.model import OffsetSync, TopicPartition
 from drkit.mm2.policy import ReplicationPolicy
 from drkit.mm2.reader import CheckpointIndex, Progress, read_checkpoints, read_offset_syncs
 from drkit.mm2.versions import MM2Behaviour, behaviour
-from drkit.translate import OffsetPlan, PlanOptions, SourceGroup, TargetGroup, build_plan
+from drkit.translate import (
+    OffsetPlan,
+    PlanOptions,
+    SafetyThresholds,
+    SourceGroup,
+    TargetGroup,
+    build_plan,
+)
 
 SOURCE_PROBE_TIMEOUT_S = 5.0
 
@@ -227,3 +234,16 @@ def _offset_syncs(settings: Settings, flow: Flow, policy: ReplicationPolicy, tim
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def options_from_args(args: Mapping[str, Any]) -> tuple[PlanOptions, SafetyThresholds]:
+    """Plan options and safety thresholds from CLI options or a run journal's args."""
+    options = PlanOptions(group_regex=args.get("group_regex"), topic_regex=args.get("topic_regex"),
+                          allow_rewind=bool(args.get("allow_rewind")),
+                          untranslated=args.get("untranslated", "skip"), now_ms=now_ms())
+    thresholds = SafetyThresholds(
+        max_clamped_partitions=int(args.get("max_clamped", 0)),
+        max_untranslated_fraction=args.get("max_untranslated"),
+        max_checkpoint_age_s=args.get("max_checkpoint_age"),
+        min_groups=int(args.get("min_groups", 0)))
+    return options, thresholds

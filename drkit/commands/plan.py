@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 
 from drkit import render
-from drkit.cluster import Cluster
 from drkit.commands.common import (
     TtyProgress,
     emit_json,
@@ -19,8 +18,8 @@ from drkit.commands.common import (
     settings_from,
 )
 from drkit.errors import EXIT_OK, EXIT_UNSAFE
-from drkit.planning import PlanInputs, gather_plan, now_ms
-from drkit.translate import OffsetPlan, PlanOptions, SafetyThresholds
+from drkit.planning import PlanInputs, gather_plan, options_from_args
+from drkit.translate import OffsetPlan, SafetyThresholds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,20 +62,14 @@ def _plan_options(f: F, required: bool) -> F:
 
 
 def _make_plan(ctx: click.Context, kw: dict[str, Any], quiet: bool
-               ) -> tuple[OffsetPlan, PlanInputs, SafetyThresholds, Cluster]:
+               ) -> tuple[OffsetPlan, PlanInputs, SafetyThresholds]:
     settings = settings_from(ctx, kw["mm2_config"])
-    options = PlanOptions(group_regex=kw["group_regex"], topic_regex=kw["topic_regex"],
-                          allow_rewind=kw["allow_rewind"], untranslated=kw["untranslated"],
-                          now_ms=now_ms())
-    thresholds = SafetyThresholds(
-        max_clamped_partitions=kw["max_clamped"], max_untranslated_fraction=kw["max_untranslated"],
-        max_checkpoint_age_s=kw["max_checkpoint_age"], min_groups=kw["min_groups"])
+    options, thresholds = options_from_args(kw)
     plan, inputs = gather_plan(settings, kw["source"], kw["target"], options,
                                timeout_s=kw["timeout"],
                                progress=TtyProgress("reading checkpoints"),
                                say=None if quiet else say)
-    target = Cluster(kw["target"], settings.cluster(kw["target"]).usable_client_config())
-    return plan, inputs, thresholds, target
+    return plan, inputs, thresholds
 
 
 @click.command("plan")
@@ -88,7 +81,7 @@ def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
 
     Exit 0 when the plan is safe, 3 when a safety threshold is exceeded or a group is refused.
     """
-    plan, inputs, thresholds, _ = _make_plan(ctx, kw, quiet=output == "json")
+    plan, inputs, thresholds = _make_plan(ctx, kw, quiet=output == "json")
     violations = plan.safety_violations(thresholds)
     if output == "json":
         emit_json({**render.plan_json(plan, inputs), "unsafe": list(violations)})

@@ -45,6 +45,9 @@ class Memory(Provider):
         self.changes += 1
         return Change("applied", "c1")
 
+    def nameservers(self, zone: str) -> list[tuple[str, int]]:
+        return [("127.0.0.1", 53)]
+
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> tuple[Memory, Any]:

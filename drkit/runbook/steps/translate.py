@@ -5,23 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drkit.planning import gather_plan, now_ms
+from drkit.planning import gather_plan, options_from_args
 from drkit.runbook.engine import RunContext
 from drkit.runbook.spec import StepSchema, StepSpec
 from drkit.runbook.state import StepState
-from drkit.translate import PlanOptions, SafetyThresholds
-
-
-def options_from_args(args: Mapping[str, Any]) -> tuple[PlanOptions, SafetyThresholds]:
-    options = PlanOptions(group_regex=args.get("group_regex"), topic_regex=args.get("topic_regex"),
-                          allow_rewind=bool(args.get("allow_rewind")),
-                          untranslated=args.get("untranslated", "skip"), now_ms=now_ms())
-    thresholds = SafetyThresholds(
-        max_clamped_partitions=int(args.get("max_clamped", 0)),
-        max_untranslated_fraction=args.get("max_untranslated"),
-        max_checkpoint_age_s=args.get("max_checkpoint_age"),
-        min_groups=int(args.get("min_groups", 0)))
-    return options, thresholds
 
 
 class TranslateStep:
