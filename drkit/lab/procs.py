@@ -83,11 +83,7 @@ def stop(rec: ProcessRecord, timeout_s: float = 30.0) -> bool:
         os.kill(rec.pid, signal.SIGTERM)
     if wait_gone(rec, timeout_s):
         return True
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(rec.pid, signal.SIGKILL)
-    if not wait_gone(rec, 10.0):
-        raise LabError(f"process {rec.pid} did not exit after SIGKILL")
-    return True
+    return kill(rec)
 
 
 def kill(rec: ProcessRecord) -> bool:

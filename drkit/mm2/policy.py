@@ -311,24 +311,25 @@ class DefaultReplicationPolicy(ReplicationPolicy):
         return HEARTBEATS
 
     def checkpoints_topic(self, cluster_alias: str) -> str:
-        _require_alias(cluster_alias, "checkpoints topic")
-        name = self.overrides.checkpoints.get(cluster_alias)
-        if name is not None:
-            return name
-        if self.require_overrides:
-            raise self._missing(f"checkpoints.{cluster_alias}")
         sep = self.internal_separator
-        return f"{cluster_alias}{sep}{_CHECKPOINTS}{sep}{_INTERNAL}"
+        return self._internal(cluster_alias, "checkpoints", self.overrides.checkpoints,
+                              f"{cluster_alias}{sep}{_CHECKPOINTS}{sep}{_INTERNAL}")
 
     def offset_syncs_topic(self, cluster_alias: str) -> str:
-        _require_alias(cluster_alias, "offset-syncs topic")
-        name = self.overrides.offset_syncs.get(cluster_alias)
+        sep = self.internal_separator
+        return self._internal(cluster_alias, "offset-syncs", self.overrides.offset_syncs,
+                              f"{_OFFSET_SYNCS_PREFIX}{sep}{cluster_alias}{sep}{_INTERNAL}")
+
+    def _internal(self, alias: str, kind: str, overrides: Mapping[str, str], default: str
+                  ) -> str:
+        """An explicit override if given, else MM2's name (unless overrides are required)."""
+        _require_alias(alias, f"{kind} topic")
+        name = overrides.get(alias)
         if name is not None:
             return name
         if self.require_overrides:
-            raise self._missing(f"offset-syncs.{cluster_alias}")
-        sep = self.internal_separator
-        return f"{_OFFSET_SYNCS_PREFIX}{sep}{cluster_alias}{sep}{_INTERNAL}"
+            raise self._missing(f"{kind}.{alias}")
+        return default
 
     # -- classification ----------------------------------------------------------------------
 
