@@ -204,7 +204,7 @@ primary->backup.enabled = true
 def offline_settings(tmp_path: Any) -> Any:
     """Settings for a primary->backup flow nobody listens on, for tests that need no server."""
     from drkit.config import build_settings
-    from drkit.javaprops import parse_properties
+    from drkit.config.javaprops import parse_properties
 
     props = parse_properties(OFFLINE_MM2, str(tmp_path / "mm2.properties"))
     return build_settings({"state_dir": "state"}, props, config_path=tmp_path / "drkit.toml",

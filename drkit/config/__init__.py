@@ -12,7 +12,7 @@ Secrets never appear in a repr or an error message.
 
 The package's modules, each importable on its own:
 
-* :mod:`~drkit.config.model` — ``Settings``, ``Cluster``, ``Flow``, ``MM2Settings``, MM2 defaults
+* :mod:`~drkit.config.model` — ``Settings``, ``ClusterSettings``, ``Flow``, ``MM2Settings``, MM2 defaults
 * :mod:`~drkit.config.loader` — finding/reading drkit.toml, ``load_settings``, ``build_settings``
 * :mod:`~drkit.config.mm2view` — MM2 key resolution and the per-flow settings
 * :mod:`~drkit.config.client_mapping` — Java client settings → librdkafka (SSL, SASL)
@@ -39,7 +39,7 @@ from drkit.config.model import (
     DEFAULT_REPLICATION_POLICY,
     DEFAULT_TOPICS,
     DEFAULT_TOPICS_EXCLUDE,
-    Cluster,
+    ClusterSettings,
     Flow,
     MM2Settings,
     Settings,
@@ -57,7 +57,7 @@ __all__ = [
     "ENV_VAR",
     "MASK",
     "TOML_KEYS",
-    "Cluster",
+    "ClusterSettings",
     "Flow",
     "MM2Settings",
     "Settings",

@@ -1,6 +1,6 @@
 """Java client settings (as MM2 uses them) -> librdkafka settings, incl. SSL stores and SASL/JAAS.
 
-Anything that cannot be translated is reported (:attr:`Cluster.unmapped` or ``notes``), never
+Anything that cannot be translated is reported (:attr:`ClusterSettings.unmapped` or ``notes``), never
 dropped silently; a drkit.toml ``[clusters.<alias>.client]`` table can supply the replacement.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from drkit.config.jaas import parse_jaas_config
 from drkit.config.mm2view import Found, MM2View, split_list
-from drkit.config.model import Cluster
+from drkit.config.model import ClusterSettings
 from drkit.errors import ConfigError
 
 # Same name and meaning in the Java client and librdkafka.
@@ -197,7 +197,7 @@ def _map_sasl(java: Mapping[str, Found], alias: str, out: dict[str, str], gaps: 
         )
 
 
-def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> Cluster:
+def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> ClusterSettings:
     bootstrap = view.find("bootstrap.servers", alias, inherit=False)
     if bootstrap is None or not bootstrap.value.strip():
         raise ConfigError(
@@ -232,4 +232,4 @@ def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> 
             unmapped.append(gap.message)
         else:
             notes.append(f'{gap.message} (done: drkit.toml sets "{fixed}")')
-    return Cluster(alias, out["bootstrap.servers"], out, tuple(unmapped), tuple(notes))
+    return ClusterSettings(alias, out["bootstrap.servers"], out, tuple(unmapped), tuple(notes))

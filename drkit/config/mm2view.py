@@ -20,7 +20,7 @@ from drkit.config.model import (
     Flow,
 )
 from drkit.errors import ConfigError
-from drkit.javaprops import PropertiesFile
+from drkit.config.javaprops import PropertiesFile
 
 _COMMA = re.compile(r"\s*,\s*")
 

@@ -1,4 +1,4 @@
-"""The settings model: :class:`Settings` with its :class:`Cluster`, :class:`Flow` and
+"""The settings model: :class:`Settings` with its :class:`ClusterSettings`, :class:`Flow` and
 :class:`MM2Settings` values, and MirrorMaker 2's own defaults for the flow settings."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from drkit.config.redaction import redact
 from drkit.errors import ConfigError
-from drkit.javaprops import PropertiesFile
+from drkit.config.javaprops import PropertiesFile
 
 if TYPE_CHECKING:
     from drkit.mm2.policy import ReplicationPolicy
@@ -27,7 +27,7 @@ DEFAULT_GROUPS_EXCLUDE = ("console-consumer-.*", "connect-.*", "__.*")
 
 
 @dataclass(frozen=True, repr=False)
-class Cluster:
+class ClusterSettings:
     """One Kafka cluster as drkit's librdkafka clients must reach it.
 
     ``client_config`` is ready for confluent-kafka. ``unmapped`` lists Java settings MM2 uses that
@@ -64,7 +64,7 @@ class Cluster:
 
     def __repr__(self) -> str:
         return (
-            f"Cluster(alias={self.alias!r}, bootstrap_servers={self.bootstrap_servers!r}, "
+            f"ClusterSettings(alias={self.alias!r}, bootstrap_servers={self.bootstrap_servers!r}, "
             f"client_config={redact(self.client_config)!r}, unmapped={self.unmapped!r})"
         )
 
@@ -200,7 +200,7 @@ class Settings:
     config_path: Path | None
     mm2_config_path: Path
     state_dir: Path
-    clusters: dict[str, Cluster]
+    clusters: dict[str, ClusterSettings]
     flows: dict[tuple[str, str], Flow]
     mm2: MM2Settings
     runbook_dir: Path | None = None
@@ -213,7 +213,7 @@ class Settings:
         """The raw MM2 properties, for code that needs a key drkit does not model."""
         return self.mm2.properties
 
-    def cluster(self, alias: str) -> Cluster:
+    def cluster(self, alias: str) -> ClusterSettings:
         """The cluster named ``alias``; ConfigError listing the known aliases otherwise."""
         try:
             return self.clusters[alias]

@@ -18,7 +18,7 @@ from drkit.config import (
     DEFAULT_REPLICATION_POLICY,
     DEFAULT_TOPICS_EXCLUDE,
     ENV_VAR,
-    Cluster,
+    ClusterSettings,
     Flow,
     Settings,
     find_config,
@@ -671,7 +671,7 @@ def test_redact_and_is_secret_key() -> None:
 
 
 def test_cluster_repr_masks_directly() -> None:
-    cluster = Cluster("c", "h:1", {"bootstrap.servers": "h:1", "sasl.password": CANARY})
+    cluster = ClusterSettings("c", "h:1", {"bootstrap.servers": "h:1", "sasl.password": CANARY})
     assert CANARY not in repr(cluster) and "'sasl.password': '***'" in repr(cluster)
 
 

@@ -1,4 +1,4 @@
-"""drkit.javaprops must read a .properties file exactly as java.util.Properties.load does."""
+"""drkit.config.javaprops must read a .properties file exactly as java.util.Properties.load does."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from drkit.errors import ConfigError
-from drkit.javaprops import PropertiesFile, load_properties, parse_properties
+from drkit.config.javaprops import PropertiesFile, load_properties, parse_properties
 
 # kafka-lab.md §4, verbatim.
 KAFKA_LAB_MM2 = r"""clusters = primary, backup
