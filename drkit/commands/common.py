@@ -34,6 +34,16 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
+class ClickPrompt:
+    """The engine's :class:`~drkit.runbook.engine.Prompt` on the terminal, through click."""
+
+    def show(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def confirm(self, question: str) -> bool:
+        return bool(click.confirm(question, default=False, err=True))
+
+
 def say(msg: str) -> None:
     """Progress for humans on stderr, so stdout stays clean for --output json."""
     click.echo(f"  … {msg}", err=True)

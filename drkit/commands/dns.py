@@ -7,7 +7,7 @@ from tabulate import tabulate
 
 from drkit.commands.common import emit_json, output_option, settings_from
 from drkit.dns.flip import records_now
-from drkit.render import clip
+from drkit.text import clip
 
 
 @click.group()

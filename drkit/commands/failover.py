@@ -7,17 +7,16 @@ from typing import Any
 
 import click
 
-from drkit import render
-from drkit.commands.common import emit_json, output_option, say, settings_from
+from drkit.commands.common import ClickPrompt, emit_json, output_option, say, settings_from
 from drkit.commands.plan import plan_options
 from drkit.errors import EXIT_OK, EXIT_UNSAFE, UsageError
-from drkit.plan import OffsetPlan
+from drkit.offsets.options import plan_args
+from drkit.offsets.plan import OffsetPlan
+from drkit.offsets.render import plan_table
 from drkit.runbook.render import run_table
 from drkit.runbook.session import Session, load_checked
 from drkit.runbook.state import RunState
-
-ARG_KEYS = ("group_regex", "topic_regex", "allow_rewind", "untranslated", "max_clamped",
-            "max_untranslated", "max_checkpoint_age", "min_groups", "timeout")
+from drkit.runbook.steps.common import stored_plan
 
 
 def approval_method(yes: bool) -> str | None:
@@ -49,7 +48,7 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
     1 failed, 2 usage/config, 3 refused as unsafe.
     """
     settings = settings_from(ctx, kw.pop("mm2_config"))
-    session = Session.open(settings, say)
+    session = Session.open(settings, say, ClickPrompt())
     interactive = sys.stdin.isatty() and output == "table"
     if resume_id:
         if kw["source"] or kw["target"]:
@@ -62,7 +61,7 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
             raise UsageError("say which way to fail over: --from CLUSTER --to CLUSTER "
                              "(or --resume RUN_ID)")
         book = load_checked(settings, runbook)
-        args = {k: kw[k] for k in ARG_KEYS} | {"planned": planned}
+        args = plan_args(kw) | {"planned": planned}
         run = session.new_run("failover", book, kw["source"], kw["target"], args)
         run = session.start(run, book, approve=approval_method(yes), interactive=interactive,
                             force_unlock=force_unlock)
@@ -70,7 +69,7 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
 
 
 def finish(run: RunState, output: str) -> None:
-    plan = _plan_of(run)
+    plan = stored_plan(run)
     code = EXIT_UNSAFE if plan is not None and plan.has_refusals else EXIT_OK
     if output == "json":
         emit_json(run_json(run, plan, code))
@@ -78,7 +77,7 @@ def finish(run: RunState, output: str) -> None:
         click.echo(run_table(run))
         if plan is not None:
             click.echo("")
-            click.echo(render.plan_table(plan))
+            click.echo(plan_table(plan))
         if plan is not None and plan.has_refusals:
             names = ", ".join(g.group for g in plan.refused_groups[:5])
             click.echo(f"\nNEXT: {names} had active members on {run.target} and were left "
@@ -87,13 +86,6 @@ def finish(run: RunState, output: str) -> None:
             click.echo(f"\nNEXT: start consumers on {run.target}; they resume from the committed "
                        "offsets.\n      Running clients do not re-resolve DNS: restart them.")
     sys.exit(code)
-
-
-def _plan_of(run: RunState) -> OffsetPlan | None:
-    for step in run.steps:
-        if step.uses == "translate" and "plan" in step.outputs:
-            return OffsetPlan.from_dict(step.outputs["plan"])
-    return None
 
 
 def run_json(run: RunState, plan: OffsetPlan | None, code: int) -> dict[str, Any]:

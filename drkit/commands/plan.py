@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import click
 
-from drkit import render
 from drkit.commands.common import (
     TtyProgress,
     emit_json,
@@ -18,8 +17,11 @@ from drkit.commands.common import (
     settings_from,
 )
 from drkit.errors import EXIT_OK, EXIT_UNSAFE
-from drkit.planning import PlanInputs, gather_plan, options_from_args
-from drkit.translate import OffsetPlan, SafetyThresholds
+from drkit.offsets.gather import gather_plan
+from drkit.offsets.inputs import PlanInputs
+from drkit.offsets.options import PLAN_ARG_KEYS, PLAN_ARGS, options_from_args
+from drkit.offsets.plan import POLICIES, OffsetPlan, SafetyThresholds
+from drkit.offsets.render import plan_json, plan_table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +31,37 @@ def plan_options(required: bool = True) -> Callable[[F], F]:
     return lambda f: _plan_options(f, required)
 
 
+# The click spelling of each plan option; which options exist and their defaults are
+# drkit.offsets.options.PLAN_ARGS' (the journal and the runbook's translate step use the same list).
+_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "group_regex": ("--group", {"metavar": "REGEX", "help": "Only groups matching."}),
+    "topic_regex": ("--topic", {
+        "metavar": "REGEX", "help": "Only standby topics matching (e.g. 'primary\\.orders.*')."}),
+    "allow_rewind": ("--allow-rewind", {
+        "is_flag": True, "help": "Move a standby group backwards when its checkpoint is lower."}),
+    "untranslated": ("--untranslated", {
+        "type": click.Choice(list(POLICIES)), "show_default": True,
+        "help": "What to commit for partitions without a checkpoint."}),
+    "max_clamped": ("--max-clamped", {
+        "type": click.IntRange(min=0), "show_default": True,
+        "help": "Refuse if more commits than this had to be clamped to the log."}),
+    "max_untranslated": ("--max-untranslated", {
+        "type": click.FloatRange(0, 1),
+        "help": "Refuse if a larger fraction of partitions has no checkpoint."}),
+    "max_checkpoint_age": ("--max-checkpoint-age", {
+        "type": click.FloatRange(min=0), "metavar": "SECONDS",
+        "help": "Refuse if a checkpoint to commit is older."}),
+    "min_groups": ("--min-groups", {
+        "type": click.IntRange(min=0),
+        "help": "Refuse if fewer groups have checkpoints (an empty topic is suspect)."}),
+    "timeout": ("--timeout", {
+        "type": click.FloatRange(min=1), "show_default": True, "metavar": "SECONDS",
+        "help": "Limit for reading MM2's internal topics."}),
+}
+if set(_FLAGS) != set(PLAN_ARG_KEYS):  # pragma: no cover - a programming error, caught by import
+    raise AssertionError(f"plan options out of step: {sorted(set(_FLAGS) ^ set(PLAN_ARG_KEYS))}")
+
+
 def _plan_options(f: F, required: bool) -> F:
     opts = [
         click.option("--from", "source", required=required, metavar="CLUSTER",
@@ -36,24 +69,8 @@ def _plan_options(f: F, required: bool) -> F:
         click.option("--to", "target", required=required, metavar="CLUSTER",
                      help="The standby consumers move to (MM2 target alias)."),
         mm2_config_option,
-        click.option("--group", "group_regex", metavar="REGEX", help="Only groups matching."),
-        click.option("--topic", "topic_regex", metavar="REGEX",
-                     help="Only standby topics matching (e.g. 'primary\\.orders.*')."),
-        click.option("--allow-rewind", is_flag=True,
-                     help="Move a standby group backwards when its checkpoint is lower."),
-        click.option("--untranslated", type=click.Choice(["skip", "earliest", "latest"]),
-                     default="skip", show_default=True,
-                     help="What to commit for partitions without a checkpoint."),
-        click.option("--max-clamped", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Refuse if more commits than this had to be clamped to the log."),
-        click.option("--max-untranslated", type=click.FloatRange(0, 1), default=None,
-                     help="Refuse if a larger fraction of partitions has no checkpoint."),
-        click.option("--max-checkpoint-age", type=click.FloatRange(min=0), default=None,
-                     metavar="SECONDS", help="Refuse if a checkpoint to commit is older."),
-        click.option("--min-groups", type=click.IntRange(min=0), default=0,
-                     help="Refuse if fewer groups have checkpoints (an empty topic is suspect)."),
-        click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
-                     metavar="SECONDS", help="Limit for reading MM2's internal topics."),
+        *(click.option(_FLAGS[a.key][0], a.key, default=a.default, **_FLAGS[a.key][1])
+          for a in PLAN_ARGS),
         click.option("--detail", is_flag=True, help="Also list every partition."),
     ]
     for opt in reversed(opts):
@@ -84,9 +101,9 @@ def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
     plan, inputs, thresholds = _make_plan(ctx, kw, quiet=output == "json")
     violations = plan.safety_violations(thresholds)
     if output == "json":
-        emit_json({**render.plan_json(plan, inputs), "unsafe": list(violations)})
+        emit_json({**plan_json(plan, inputs), "unsafe": list(violations)})
     else:
-        click.echo(render.plan_table(plan, inputs, detail=kw["detail"]))
+        click.echo(plan_table(plan, inputs, detail=kw["detail"]))
         for v in violations:
             click.echo(f"UNSAFE: {v}", err=True)
     sys.exit(EXIT_UNSAFE if violations or plan.has_refusals else EXIT_OK)

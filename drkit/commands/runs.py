@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
-from drkit.commands.common import emit_json, output_option, say, settings_from
+from drkit.commands.common import ClickPrompt, emit_json, output_option, say, settings_from
 from drkit.commands.failover import approval_method, finish
 from drkit.errors import EXIT_OK, EXIT_UNSAFE, UsageError
+from drkit.offsets.render import plan_table
 from drkit.runbook.render import run_table, runs_table
 from drkit.runbook.rollback import rollback
 from drkit.runbook.session import Session
-from drkit.runbook.steps.common import cluster_for
+from drkit.runbook.steps.common import cluster_for, stored_plan
 
 
 @click.group()
@@ -22,7 +23,7 @@ def runs() -> None:
 
 
 def _session(ctx: click.Context) -> Session:
-    return Session.open(settings_from(ctx, None), say)
+    return Session.open(settings_from(ctx, None), say, ClickPrompt())
 
 
 @runs.command("list")
@@ -49,10 +50,7 @@ def show_cmd(ctx: click.Context, /, run_id: str, output: str) -> None:
         emit_json({"run": run.to_dict(), "audit": session.audit.read(run_id)})
         return
     click.echo(run_table(run))
-    from drkit.commands.failover import _plan_of
-    from drkit.render import plan_table
-
-    plan = _plan_of(run)
+    plan = stored_plan(run)
     if plan is not None:
         click.echo("")
         click.echo(plan_table(plan, detail=True))

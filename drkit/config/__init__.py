@@ -12,7 +12,8 @@ Secrets never appear in a repr or an error message.
 
 The package's modules, each importable on its own:
 
-* :mod:`~drkit.config.model` — ``Settings``, ``ClusterSettings``, ``Flow``, ``MM2Settings``, MM2 defaults
+* :mod:`~drkit.config.model` — ``Settings``, ``ClusterSettings``, ``Flow``, ``MM2Settings``,
+  MM2 defaults
 * :mod:`~drkit.config.loader` — finding/reading drkit.toml, ``load_settings``, ``build_settings``
 * :mod:`~drkit.config.mm2view` — MM2 key resolution and the per-flow settings
 * :mod:`~drkit.config.client_mapping` — Java client settings → librdkafka (SSL, SASL)

@@ -1,7 +1,7 @@
 """Java client settings (as MM2 uses them) -> librdkafka settings, incl. SSL stores and SASL/JAAS.
 
-Anything that cannot be translated is reported (:attr:`ClusterSettings.unmapped` or ``notes``), never
-dropped silently; a drkit.toml ``[clusters.<alias>.client]`` table can supply the replacement.
+Anything that cannot be translated is reported (:attr:`ClusterSettings.unmapped` or ``notes``),
+never dropped silently; a drkit.toml ``[clusters.<alias>.client]`` table can supply the replacement.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from drkit.config.client_mapping import build_cluster
+from drkit.config.javaprops import PropertiesFile, load_properties
 from drkit.config.mm2view import MM2View, build_flow
 from drkit.config.model import MM2Settings, Settings
 from drkit.errors import ConfigError
-from drkit.config.javaprops import PropertiesFile, load_properties
 
 ENV_VAR = "DRKIT_CONFIG"
 DEFAULT_CONFIG_NAME = "drkit.toml"

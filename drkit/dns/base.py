@@ -57,6 +57,11 @@ class RecordSet:
                    tuple(str(v) for v in d["values"]))
 
 
+def show_records(rs: RecordSet | None) -> str:
+    """A record set as every provider's messages print it: ``values (TTL n)`` or ``absent``."""
+    return "absent" if rs is None else f"{', '.join(rs.values)} (TTL {rs.ttl})"
+
+
 def normalise(rtype: str, value: str) -> str:
     """Names in CNAME/NS/MX-like data are absolute and case-insensitive; others are as given."""
     value = value.strip()

@@ -32,7 +32,15 @@ import dns.tsig
 import dns.update
 
 from drkit.config.redaction import redact
-from drkit.dns.base import Change, DnsConflict, DnsError, Provider, RecordSet, fqdn
+from drkit.dns.base import (
+    Change,
+    DnsConflict,
+    DnsError,
+    Provider,
+    RecordSet,
+    fqdn,
+    show_records,
+)
 from drkit.errors import ConfigError
 
 T = "[dns.rfc2136]"
@@ -343,7 +351,7 @@ class Rfc2136Provider(Provider):
         owner, rdtype = self._name(new.name, new.type)
         problem = _invalid(expected_old, new, rdtype)
         if problem:
-            raise DnsError(f"cannot change {new.name} {new.type} to {_show(new)}: {problem}")
+            raise DnsError(f"cannot change {new.name} {new.type} to {show_records(new)}: {problem}")
         wanted = self._rdata(new, rdtype)
         expected = self._rdata(expected_old, rdtype) if expected_old else None
         current = self.get(new.name, new.type)
@@ -356,8 +364,8 @@ class Rfc2136Provider(Provider):
             now = self.get(new.name, new.type)
             if not new.same_values(now):
                 raise DnsError(f"rfc2136 server {self._client.where} accepted the update of "
-                               f"{new.name} {new.type} but holds {_show(now)}: a CNAME cannot "
-                               "share its name with other records; check the zone")
+                               f"{new.name} {new.type} but holds {show_records(now)}: a CNAME "
+                               "cannot share its name with other records; check the zone")
             return Change("applied", old=current)
         if rcode in _PREREQ_FAILED:
             now = self.get(new.name, new.type)
@@ -365,8 +373,9 @@ class Rfc2136Provider(Provider):
                 return Change("already", old=now)
             raise DnsConflict(
                 f"DNS record {new.name} {new.type} was changed by someone else: it is now "
-                f"{_show(now)}, drkit expected {_show(expected_old)} and wanted to set "
-                f"{_show(new)}; nothing was changed. Check who changed it and why, then re-run")
+                f"{show_records(now)}, drkit expected {show_records(expected_old)} and wanted to "
+                f"set {show_records(new)}; nothing was changed. Check who changed it and why, "
+                "then re-run")
         raise DnsError(self._explain(rcode, new))
 
     def _rdata(self, rs: RecordSet, rdtype: dns.rdatatype.RdataType) -> list[dns.rdata.Rdata]:
@@ -411,7 +420,3 @@ def _invalid(old: RecordSet | None, new: RecordSet, rdtype: dns.rdatatype.RdataT
     if rdtype == dns.rdatatype.CNAME and len(new.values) > 1:
         return "a CNAME has exactly one target"
     return f"TTL {new.ttl} is out of range" if not 0 <= new.ttl < 2**31 else None
-
-
-def _show(rs: RecordSet | None) -> str:
-    return "absent" if rs is None else f"{', '.join(rs.values)} (TTL {rs.ttl})"

@@ -54,7 +54,15 @@ from tenacity import (
     wait_random,
 )
 
-from drkit.dns.base import Change, DnsConflict, DnsError, Provider, RecordSet, fqdn
+from drkit.dns.base import (
+    Change,
+    DnsConflict,
+    DnsError,
+    Provider,
+    RecordSet,
+    fqdn,
+    show_records,
+)
 from drkit.errors import ConfigError
 
 LOG = logging.getLogger("drkit.dns.route53")
@@ -193,8 +201,6 @@ def _unescape(name: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), name)
 
 
-def _show(rs: RecordSet | None) -> str:
-    return "absent" if rs is None else f"{', '.join(rs.values)} (TTL {rs.ttl})"
 
 
 def _rrset(rs: RecordSet) -> dict[str, Any]:
@@ -350,7 +356,7 @@ class Route53Provider(Provider):
             stored = {k: raw[k] for k in ("Name", "Type", "TTL", "ResourceRecords")}
             changes = [{"Action": "DELETE", "ResourceRecordSet": stored},
                        {"Action": "CREATE", "ResourceRecordSet": _rrset(new)}]
-        comment = f"drkit: {new.name} {new.type} {_show(current)} -> {', '.join(new.values)}"
+        comment = f"drkit: {new.name} {new.type} {show_records(current)} -> {', '.join(new.values)}"
         try:
             info = self._client.call("change_resource_record_sets", HostedZoneId=self._zone()[0],
                                      ChangeBatch={"Comment": comment[:256], "Changes": changes})
@@ -377,8 +383,9 @@ class Route53Provider(Provider):
     @staticmethod
     def _conflict(now: RecordSet | None, old: RecordSet | None, new: RecordSet) -> DnsConflict:
         return DnsConflict(f"record {new.name} {new.type} was changed by someone else: it is now "
-                           f"{_show(now)}, drkit expected old {_show(old)} and would set "
-                           f"{_show(new)}; find out who changed it before flipping again")
+                           f"{show_records(now)}, drkit expected old {show_records(old)} and "
+                           f"would set {show_records(new)}; find out who changed it before "
+                           "flipping again")
 
     def wait(self, change: Change, timeout_s: float) -> None:
         """Poll GetChange until INSYNC: all Route 53 authoritative servers have the change."""

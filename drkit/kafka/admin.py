@@ -1,7 +1,9 @@
 """The Kafka admin calls drkit makes, each bounded by a timeout and turned into a ClusterError.
 
 A thin edge over confluent-kafka's AdminClient: it returns drkit's plain values (TopicPartition,
-TargetGroup) so the pure planner never sees a Kafka object.
+:class:`~drkit.kafka.groups.TargetGroup`) so the pure planners never see a Kafka object. Every
+command and runbook step reaches a cluster through :class:`KafkaAdmin` (a live connection; the
+settings it is made from are :class:`~drkit.config.ClusterSettings`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
-from drkit import kafka_clients
+from drkit.config import Settings
 from drkit.errors import ClusterError
+from drkit.kafka import clients
+from drkit.kafka.groups import TargetGroup, group_is_active
 from drkit.mm2.model import TopicPartition
-from drkit.translate import TargetGroup
 
 # Consumer groups per ListConsumerGroupOffsets/ListOffsets wave: enough to keep the broker busy
 # without queueing thousands of requests in librdkafka at once.
@@ -42,14 +45,20 @@ def _err(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class Cluster:
-    """One cluster, by its MM2 alias, with every call bounded by ``timeout_s``."""
+class KafkaAdmin:
+    """A live admin connection to one cluster, by its MM2 alias, every call bounded by
+    ``timeout_s``."""
 
     def __init__(self, alias: str, client_config: Mapping[str, str], timeout_s: float = 15.0):
         self.alias = alias
         self.config = dict(client_config)
         self.timeout_s = timeout_s
         self._admin: AdminClient | None = None
+
+    @classmethod
+    def connect(cls, settings: Settings, alias: str, timeout_s: float = 15.0) -> KafkaAdmin:
+        """The cluster called ``alias`` in ``settings``, with its librdkafka client config."""
+        return cls(alias, settings.cluster(alias).usable_client_config(), timeout_s)
 
     @property
     def where(self) -> str:
@@ -58,7 +67,7 @@ class Cluster:
     @property
     def admin(self) -> AdminClient:
         if self._admin is None:
-            self._admin = kafka_clients.admin(self.config)
+            self._admin = clients.admin(self.config)
         return self._admin
 
     def _wait(self, fut: concurrent.futures.Future[Any], what: str,
@@ -182,7 +191,7 @@ class Cluster:
         """
         states = self.group_states()
         listed = sorted(g for g in set(groups) if g in states)
-        busy = [g for g in listed if states[g] not in ("EMPTY", "DEAD")]
+        busy = [g for g in listed if group_is_active(states[g], 0)]
         described = self.describe_groups(busy)
         offsets = self.committed(listed)
         out = {}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from drkit import kafka_clients
 from drkit.errors import LabError
+from drkit.kafka import clients as kafka_clients
 from drkit.lab.lab import Lab
 from drkit.mm2 import reader
 from drkit.mm2.model import Checkpoint

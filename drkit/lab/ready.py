@@ -10,8 +10,8 @@ from collections.abc import Callable
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from drkit import kafka_clients
 from drkit.errors import LabError
+from drkit.kafka import clients as kafka_clients
 
 
 def port_open(bootstrap: str) -> bool:

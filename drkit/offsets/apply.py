@@ -24,9 +24,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from drkit.cluster import WAVE, Cluster
+from drkit.kafka.admin import WAVE, KafkaAdmin
 from drkit.mm2.model import TopicPartition
-from drkit.translate import OffsetPlan
+from drkit.offsets.plan import OffsetPlan
 
 Outcome = Literal["committed", "refused", "failed"]
 
@@ -78,7 +78,7 @@ def _partition_errors(res: ConsumerGroupTopicPartitions) -> list[str]:
             for tp in res.topic_partitions or [] if tp.error is not None]
 
 
-def commit_offsets(cluster: Cluster, commits: Iterable[tuple[str, Mapping[TopicPartition, int]]],
+def commit_offsets(cluster: KafkaAdmin, commits: Iterable[tuple[str, Mapping[TopicPartition, int]]],
                    *, attempts: int = 5, progress: Callable[[int, int], None] | None = None
                    ) -> ApplyResult:
     """Commit each group's offsets concurrently (in waves); one result per group."""
@@ -93,12 +93,12 @@ def commit_offsets(cluster: Cluster, commits: Iterable[tuple[str, Mapping[TopicP
                        time.monotonic() - started)
 
 
-def apply_plan(cluster: Cluster, plan: OffsetPlan, *, attempts: int = 5,
+def apply_plan(cluster: KafkaAdmin, plan: OffsetPlan, *, attempts: int = 5,
                progress: Callable[[int, int], None] | None = None) -> ApplyResult:
     return commit_offsets(cluster, plan.commits(), attempts=attempts, progress=progress)
 
 
-def _wave(cluster: Cluster, todo: list[tuple[str, dict[TopicPartition, int]]], attempts: int
+def _wave(cluster: KafkaAdmin, todo: list[tuple[str, dict[TopicPartition, int]]], attempts: int
           ) -> list[GroupResult]:
     """Send a whole wave at once, then retry only the groups that got a retriable answer."""
     pending = dict(todo)
@@ -123,7 +123,7 @@ def _wave(cluster: Cluster, todo: list[tuple[str, dict[TopicPartition, int]]], a
     return done
 
 
-def _send(cluster: Cluster, pending: dict[str, dict[TopicPartition, int]],
+def _send(cluster: KafkaAdmin, pending: dict[str, dict[TopicPartition, int]],
           done: list[GroupResult], tries: dict[str, int]) -> dict[str, dict[TopicPartition, int]]:
     futs = {}
     for g, o in pending.items():  # one group per request (AdminClient rule), all in flight

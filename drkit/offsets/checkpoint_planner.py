@@ -1,99 +1,40 @@
-"""Building the offset plan: where each group resumes on the standby (mm2-reference §3-§5, §7).
+"""The MM2-checkpoint planner: where each group resumes on the standby (mm2-reference §3-§5, §7).
 
-Pure: plain values in (:class:`TargetGroup`, :class:`SourceGroup`, checkpoints, log ranges,
-:class:`PlanOptions`), an :class:`~drkit.plan.OffsetPlan` out; no Kafka, no clock, no I/O. The
-caller reads the checkpoints, group states and log ranges; ``apply.py`` commits. The plan's value
-objects live in :mod:`drkit.plan` and its safety thresholds in :mod:`drkit.plan_safety`; both are
-re-exported here, so ``from drkit.translate import OffsetPlan, SafetyThresholds`` keeps working.
+One planner strategy among those :mod:`drkit.offsets` will hold: this one translates MM2's
+checkpoints; drill shadow positions, exact content match (planned switchover) and reverse
+translation (failback) will sit beside it as their own modules, all returning an
+:class:`~drkit.offsets.plan.OffsetPlan`.
+
+Pure: plain values in (:class:`~drkit.kafka.groups.TargetGroup`,
+:class:`~drkit.kafka.groups.SourceGroup`, checkpoints, log ranges,
+:class:`~drkit.offsets.inputs.PlanOptions`), an :class:`~drkit.offsets.plan.OffsetPlan` out; no
+Kafka, no clock, no I/O. :mod:`drkit.offsets.gather` reads the inputs; :mod:`drkit.offsets.apply`
+commits.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from dataclasses import dataclass, replace
 
-from drkit.errors import ConfigError
+from drkit.kafka.groups import SourceGroup, TargetGroup
 from drkit.mm2.model import OffsetSync, StampedCheckpoint, TopicPartition
-from drkit.plan import ACTIONS as ACTIONS
-from drkit.plan import BASES as BASES
-from drkit.plan import PLAN_FORMAT as PLAN_FORMAT
-from drkit.plan import POLICIES as POLICIES
-from drkit.plan import VERDICTS as VERDICTS
-from drkit.plan import Action as Action
-from drkit.plan import DuplicatesBasis as DuplicatesBasis
-from drkit.plan import GroupPlan as GroupPlan
-from drkit.plan import OffsetPlan as OffsetPlan
-from drkit.plan import PartitionPlan as PartitionPlan
-from drkit.plan import PlanStats as PlanStats
-from drkit.plan import UntranslatedPolicy as UntranslatedPolicy
-from drkit.plan import Verdict as Verdict
-from drkit.plan_safety import SafetyThresholds as SafetyThresholds
+from drkit.offsets.inputs import FlowView, PlanOptions, compile_regex
+from drkit.offsets.plan import (
+    Action,
+    DuplicatesBasis,
+    GroupPlan,
+    OffsetPlan,
+    PartitionPlan,
+    Verdict,
+)
 
 MISSING_ON_STANDBY = "partition not on standby (topic not mirrored or partition count differs)"
 NO_CHECKPOINT_YET = (
     "no checkpoint yet (MM2 emits every emit.checkpoints.interval.seconds; "
     "new groups appear after refresh.groups.interval.seconds)"
 )
-
-
-class FlowView(Protocol):
-    """What translation needs to know about one MM2 flow: its naming policy and its filters."""
-
-    def to_target_topic(self, source_topic: str) -> str:
-        """Name of ``source_topic``'s replica on the target (``orders`` → ``primary.orders``)."""
-        ...
-
-    def group_exclusion_reason(self, group: str) -> str | None:
-        """Why MM2's group filter skips ``group`` (e.g. ``groups.exclude connect-.*``), or None."""
-        ...
-
-    def topic_included(self, source_topic: str) -> bool:
-        """Whether MM2's topic filter replicates ``source_topic``."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class TargetGroup:
-    """A group as the standby reports it; groups absent on the standby are not in the mapping."""
-
-    group: str
-    state: str
-    member_count: int
-    committed: Mapping[TopicPartition, int] = field(default_factory=dict)
-
-    @property
-    def is_active(self) -> bool:
-        """Members, or any state but Empty/Dead: the broker rejects the commit or a consumer races
-        it (mm2-reference §7.8), so such a group is never written."""
-        return self.member_count > 0 or self.state.strip().lower() not in ("empty", "dead")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceGroup:
-    """A group's commits on the source (source topic names), used only to explain gaps."""
-
-    group: str
-    committed: Mapping[TopicPartition, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlanOptions:
-    """Operator choices; regexes must match whole names, ``topic_regex`` the target topic's."""
-
-    group_regex: str | None = None
-    topic_regex: str | None = None
-    allow_rewind: bool = False
-    untranslated: UntranslatedPolicy = "skip"
-    now_ms: int
-
-    def __post_init__(self) -> None:
-        if self.untranslated not in POLICIES:
-            raise ConfigError(f"--untranslated must be one of {', '.join(POLICIES)}, "
-                              f"not {self.untranslated!r}")
-        _compile(self.group_regex, "--group-regex")
-        _compile(self.topic_regex, "--topic-regex")
 
 
 def build_plan(
@@ -114,8 +55,8 @@ def build_plan(
     commits count only on partitions in ``log_ranges`` (the mirrored partitions): commits on the
     standby's own local topics are not the failover's business.
     """
-    group_re = _compile(options.group_regex, "--group-regex")
-    topic_re = _compile(options.topic_regex, "--topic-regex")
+    group_re = compile_regex(options.group_regex, "--group-regex")
+    topic_re = compile_regex(options.topic_regex, "--topic-regex")
     src_topics = {tp.topic for sg in (source_groups or {}).values() for tp in sg.committed}
     src_topics.update(tp.topic for tp in offset_syncs or {})
     planner = _Planner(source, target, log_ranges, naming, options, source_groups, offset_syncs,
@@ -163,8 +104,7 @@ class _Planner:
     ) -> tuple[GroupPlan | None, int]:
         """The group's plan (None if all its partitions were filtered) and how many were."""
         sg = self.source_groups.get(name) if self.source_groups is not None else None
-        src = {TopicPartition(self.naming.to_target_topic(stp.topic), stp.partition): (stp, off)
-               for stp, off in (sg.committed if sg else {}).items()}
+        src = source_positions(self.naming, sg)
         current = dict(tg.committed) if tg else {}
         tps = set(cps) | set(src) | {tp for tp in current if tp in self.log_ranges}
         kept = sorted(tp for tp in tps if topic_re is None or topic_re.fullmatch(tp.topic))
@@ -187,7 +127,7 @@ class _Planner:
         if tg is not None and tg.is_active:
             return "refused", (f"group has {tg.member_count} member(s) on {self.target} "
                                f"(state {tg.state}); stop its consumers on {self.target} first")
-        missing = [p for p in parts if not p.translated]
+        missing = untranslated_partitions(parts)
         if len(missing) == len(parts):
             whys = dict.fromkeys(self.why_untranslated(name, p.topic_partition,
                                                        src.get(p.topic_partition))
@@ -324,10 +264,19 @@ def _clamp(offset: int, rng: tuple[int, int], tp: TopicPartition) -> tuple[int, 
     return offset, None
 
 
-def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{flag} {pattern!r} is not a valid regular expression: {exc}") from exc
+def untranslated_partitions(parts: Sequence[PartitionPlan]) -> list[PartitionPlan]:
+    """The partitions MM2 wrote no checkpoint for (the plan's and ``status``'s one test)."""
+    return [p for p in parts if not p.translated]
+
+
+def source_positions(naming: FlowView, group: SourceGroup | None
+                     ) -> dict[TopicPartition, tuple[TopicPartition, int]]:
+    """The group's source commits keyed by the standby partition they map to:
+    ``target tp -> (source tp, source offset)``."""
+    return {TopicPartition(naming.to_target_topic(stp.topic), stp.partition): (stp, off)
+            for stp, off in (group.committed if group else {}).items()}
+
+
+def moved_since_checkpoint(source_offset: int, stamped: StampedCheckpoint) -> bool:
+    """The group consumed on the source after MM2 checkpointed it: those records come again."""
+    return source_offset > stamped.checkpoint.upstream_offset

@@ -1,4 +1,8 @@
-"""Plans and results as text an operator reads at 3 a.m.: ≤100 columns, units on every number."""
+"""The offset plan as a table an operator reads at 3 a.m., and as JSON for automation.
+
+Every planner strategy returns an :class:`~drkit.offsets.plan.OffsetPlan`, so this one renderer
+serves them all; text helpers are :mod:`drkit.text`'s.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-from drkit.apply import ApplyResult
-from drkit.planning import PlanInputs
-from drkit.translate import GroupPlan, OffsetPlan, PartitionPlan
+from drkit.offsets.inputs import PlanInputs
+from drkit.offsets.plan import GroupPlan, OffsetPlan, PartitionPlan
+from drkit.text import WIDTH, age, clip
 
-WIDTH = 100
 VERDICT_ORDER = {"refused": 0, "untranslated": 1, "commit": 2, "nothing-to-do": 3}
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _group_dups(g: GroupPlan) -> str:
@@ -114,27 +103,3 @@ def _partition_row(group: str, p: PartitionPlan) -> list[str]:
 def plan_json(plan: OffsetPlan, inputs: PlanInputs | None = None) -> dict[str, Any]:
     return {"plan": plan.to_dict(), "digest": plan.digest(), "stats": plan.stats.to_dict(),
             "inputs": inputs.to_dict() if inputs else None}
-
-
-def apply_table(result: ApplyResult) -> str:
-    rows = [[clip(r.group, 30), r.outcome, len(r.offsets), r.attempts, clip(r.error, 40) or "-"]
-            for r in result.results if r.outcome != "committed"]
-    committed = len(result.by_outcome("committed"))
-    refused, failed = len(result.by_outcome("refused")), len(result.by_outcome("failed"))
-    head = (f"Committed {committed} groups in {result.seconds:.2f} s; "
-            f"{refused} refused, {failed} failed")
-    if not rows:
-        return head
-    table = tabulate(rows, headers=["group", "outcome", "partitions", "tries", "error"])
-    return f"{head}\n\n{table}"
-
-
-def apply_json(result: ApplyResult) -> dict[str, Any]:
-    return {
-        "seconds": round(result.seconds, 3),
-        "groups": [{"group": r.group, "outcome": r.outcome, "attempts": r.attempts,
-                    "error": r.error or None,
-                    "offsets": [{"topic": tp.topic, "partition": tp.partition, "offset": o}
-                                for tp, o in sorted(r.offsets.items())]}
-                   for r in result.results],
-    }

@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 
-from drkit.config import Settings
+from drkit.config import Flow, Settings
 from drkit.errors import DrkitError
 from drkit.failpoints import failpoint as failpoint
+from drkit.mm2.client import MirrorTopics
 from drkit.runbook.audit import AuditLog
 from drkit.runbook.spec import Runbook, StepSchema, StepSpec, parse_condition
 from drkit.runbook.state import Journal, RunState, StepState
@@ -33,9 +35,29 @@ class StepFailed(DrkitError):
     """A step could not do its job; the message says what and what to do."""
 
 
+class Prompt(Protocol):
+    """How a step talks to the human at the terminal; the CLI layer supplies one (click).
+
+    The engine and its steps never import a UI library, so they run the same under automation,
+    in tests and behind any future front end.
+    """
+
+    def show(self, text: str) -> None:
+        """Print ``text`` for the operator (on stderr: stdout is for --output json)."""
+        ...
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no ``question``; False unless the operator says yes."""
+        ...
+
+
 @dataclass
 class RunContext:
-    """What a step sees: settings, the run (args, earlier outputs), and a way to save progress."""
+    """What a step sees: settings, the run (args, earlier outputs), and a way to save progress.
+
+    ``flow`` and ``mirror`` are resolved once per run (per process): every step sees the same
+    flow settings, and the checkpoints topic is scanned once however many steps read it.
+    """
 
     settings: Settings
     run: RunState
@@ -47,6 +69,17 @@ class RunContext:
     interactive: bool = False
     deadline: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    prompt: Prompt | None = None
+
+    @cached_property
+    def flow(self) -> Flow:
+        """The run's MM2 flow, looked up once (a clear ConfigError if it is unknown or off)."""
+        return self.settings.flow(self.source, self.target)
+
+    @cached_property
+    def mirror(self) -> MirrorTopics:
+        """MM2's internal topics on the target; caches the checkpoints scan for the run."""
+        return MirrorTopics.for_flow(self.settings, self.flow)
 
     @property
     def source(self) -> str:

@@ -24,15 +24,14 @@ from pathlib import Path
 from types import TracebackType
 
 from drkit.errors import LockedError
-from drkit.runbook.audit import (
-    Check,
+from drkit.runbook.checks import Check, check_count, check_fields, check_str, optional
+from drkit.statedir import (
     atomic_write,
-    check_count,
-    check_fields,
-    check_str,
+    create_exclusive,
     ensure_dir,
     fsync_dir,
-    optional,
+    open_guard,
+    read_bytes,
     utc_now,
 )
 
@@ -256,18 +255,12 @@ class RunLock:
         )
 
     def _create(self, payload: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(self.locks_dir)
+        create_exclusive(self.path, payload)
 
     def _read(self) -> LockHolder | str | None:
         """The holder, what is wrong with the lock file, or None if there is none."""
         try:
-            raw = self.path.read_bytes()
+            raw = read_bytes(self.path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -280,7 +273,7 @@ class RunLock:
     @contextlib.contextmanager
     def _guarded(self) -> Iterator[None]:
         """Hold the guard file's flock: only one process looks at or changes the lock at a time."""
-        fd = os.open(self.guard_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = open_guard(self.guard_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -7,8 +7,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from drkit.render import clip
 from drkit.runbook.state import DamagedRun, RunState, RunSummary
+from drkit.text import clip
 
 
 def _secs(a: str | None, b: str | None) -> str:

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
 
-from drkit.apply import commit_offsets
-from drkit.cluster import Cluster
 from drkit.config import Settings
 from drkit.errors import StateError
+from drkit.kafka.admin import KafkaAdmin
+from drkit.kafka.groups import group_is_active
 from drkit.mm2.model import TopicPartition
+from drkit.offsets.apply import commit_offsets
 from drkit.runbook.state import RunState
-from drkit.runbook.steps.common import offsets_from_json
+from drkit.runbook.steps.common import offsets_from_json, stored_plan
 
 
 @dataclass
@@ -45,16 +46,11 @@ def snapshot_of(run: RunState) -> dict[str, dict[TopicPartition, int]]:
 
 def committed_by_run(run: RunState) -> dict[str, set[TopicPartition]]:
     """Partitions the run's plan committed, per group (from the stored plan)."""
-    from drkit.plan import OffsetPlan
-
-    for step in run.steps:
-        if step.uses == "translate" and "plan" in step.outputs:
-            plan = OffsetPlan.from_dict(step.outputs["plan"])
-            return {g: set(o) for g, o in plan.commits()}
-    return {}
+    plan = stored_plan(run)
+    return {} if plan is None else {g: set(o) for g, o in plan.commits()}
 
 
-def rollback(run: RunState, target: Cluster, settings: Settings) -> RollbackResult:
+def rollback(run: RunState, target: KafkaAdmin, settings: Settings) -> RollbackResult:
     snapshot = snapshot_of(run)
     if not snapshot and not any(s.uses == "dns-flip" and s.outputs.get("records")
                                 for s in run.steps):
@@ -67,7 +63,7 @@ def rollback(run: RunState, target: Cluster, settings: Settings) -> RollbackResu
     delete: list[str] = []
     for group, before in sorted(snapshot.items()):
         state, members = states.get(group, ("EMPTY", 0))
-        if members > 0 or state not in ("EMPTY", "DEAD"):
+        if group_is_active(state, members):
             result.refused[group] = f"{members} members, state {state}: stop its consumers first"
             continue
         if not before:

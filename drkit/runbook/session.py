@@ -17,7 +17,7 @@ from typing import Any
 from drkit.config import Settings, is_secret_key
 from drkit.errors import ConfigError
 from drkit.runbook.audit import AuditLog
-from drkit.runbook.engine import RunContext, now_iso, run_steps
+from drkit.runbook.engine import Prompt, RunContext, now_iso, run_steps
 from drkit.runbook.lock import RunLock
 from drkit.runbook.spec import Runbook, find_runbook, load_runbook, packaged_runbook_dir, validate
 from drkit.runbook.state import Journal, RunState, StepState, new_run_id
@@ -56,12 +56,14 @@ class Session:
     journal: Journal
     audit: AuditLog
     say: Callable[[str], None]
+    prompt: Prompt | None = None  # the CLI's way to ask the operator (approve step)
 
     @classmethod
-    def open(cls, settings: Settings, say: Callable[[str], None]) -> Session:
+    def open(cls, settings: Settings, say: Callable[[str], None],
+             prompt: Prompt | None = None) -> Session:
         secrets = secrets_of(settings)
         return cls(settings, Journal(settings.state_dir, secrets),
-                   AuditLog(settings.state_dir, secrets), say)
+                   AuditLog(settings.state_dir, secrets), say, prompt)
 
     def new_run(self, kind: str, runbook: Runbook, source: str, target: str,
                 args: dict[str, Any], allow_placeholder: bool = False) -> RunState:
@@ -112,7 +114,7 @@ class Session:
     def _go(self, run: RunState, runbook: Runbook, lock: RunLock, approve: str | None,
             interactive: bool) -> RunState:
         ctx = RunContext(self.settings, run, runbook, self.journal, self.audit, self.say,
-                         approve=approve, interactive=interactive)
+                         approve=approve, interactive=interactive, prompt=self.prompt)
         finished = run_steps(ctx, BUILTIN)
         # Only a finished run gives the lock back: a failed or killed one keeps it (stale once
         # the process is gone) so nobody starts a second failover over a half-done one.

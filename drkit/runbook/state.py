@@ -19,23 +19,26 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from drkit.errors import StateError
-from drkit.runbook.audit import (
+from drkit.runbook.audit import Redactor
+from drkit.runbook.checks import (
     Check,
     Invalid,
-    Redactor,
-    atomic_write,
     check_count,
     check_fields,
     check_object,
     check_objects,
     check_str,
     check_time,
-    ensure_dir,
-    file_identity,
-    format_time,
     one_of,
     optional,
     type_name,
+)
+from drkit.statedir import (
+    atomic_write,
+    ensure_dir,
+    file_identity,
+    format_time,
+    read_bytes,
     utc_now,
 )
 
@@ -266,7 +269,7 @@ class Journal:
         """Read and validate a journal; a StateError says what is wrong and that it was kept."""
         path = self.path(run_id)
         try:
-            raw = path.read_bytes()
+            raw = read_bytes(path)
         except FileNotFoundError:
             raise StateError(
                 f"no run {run_id} in {self.runs_dir}; `drkit runs list` shows the runs"
@@ -286,7 +289,7 @@ class Journal:
             if path.name.startswith("."):
                 continue
             try:
-                run = _read(path.read_bytes(), path.stem)
+                run = _read(read_bytes(path), path.stem)
             except OSError as exc:
                 run = f"cannot read it: {exc.strerror}"
             if isinstance(run, str):
@@ -321,7 +324,7 @@ class Journal:
         try:
             if self._written.get(run_id) == file_identity(path):
                 return  # ours, unchanged since we wrote it
-            problem = _read(path.read_bytes(), run_id)
+            problem = _read(read_bytes(path), run_id)
         except FileNotFoundError:
             return
         except OSError as exc:

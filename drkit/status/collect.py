@@ -15,14 +15,20 @@ from datetime import UTC, datetime
 from confluent_kafka import OFFSET_INVALID
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
-from drkit import kafka_clients
-from drkit.cluster import Cluster
 from drkit.config import Flow, Settings
 from drkit.errors import ClusterError, DrkitError
+from drkit.kafka import clients
+from drkit.kafka.admin import KafkaAdmin
+from drkit.mm2.client import MirrorTopics
 from drkit.mm2.model import TopicPartition
-from drkit.mm2.reader import read_heartbeats
-from drkit.plan import GroupPlan
-from drkit.planning import PlanData, plan_from, read_plan_data
+from drkit.offsets.checkpoint_planner import (
+    moved_since_checkpoint,
+    source_positions,
+    untranslated_partitions,
+)
+from drkit.offsets.gather import PlanData, plan_from, read_plan_data
+from drkit.offsets.inputs import PlanOptions
+from drkit.offsets.plan import GroupPlan
 from drkit.runbook.state import DamagedRun, Journal
 from drkit.status.model import (
     ClusterFacts,
@@ -33,7 +39,6 @@ from drkit.status.model import (
     StatusFacts,
     TopicLag,
 )
-from drkit.translate import PlanOptions
 
 
 def collect(settings: Settings, flows: Iterable[Flow], *, timeout_s: float = 10.0,
@@ -56,7 +61,7 @@ def collect(settings: Settings, flows: Iterable[Flow], *, timeout_s: float = 10.
 def _cluster(settings: Settings, alias: str, timeout_s: float) -> ClusterFacts:
     cluster = settings.cluster(alias)
     try:
-        info = Cluster(alias, cluster.usable_client_config(), timeout_s).describe()
+        info = KafkaAdmin.connect(settings, alias, timeout_s).describe()
     except DrkitError as exc:
         return ClusterFacts(alias, cluster.bootstrap_servers, False, str(exc))
     return ClusterFacts(alias, cluster.bootstrap_servers, True, None, info.cluster_id,
@@ -65,17 +70,16 @@ def _cluster(settings: Settings, alias: str, timeout_s: float) -> ClusterFacts:
 
 def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], timeout_s: float,
           group_regex: str | None) -> FlowFacts:
-    policy = flow.policy()
-    hb_topic = policy.remote_heartbeats_topic(flow.source)
+    mirror = MirrorTopics.for_flow(settings, flow)
+    hb_topic = mirror.remote_heartbeats_topic
     facts = FlowFacts(flow.source, flow.target, hb_topic, None, None)
     target, source = clusters[flow.target], clusters[flow.source]
     if not target.reachable:
         facts.heartbeat_error = facts.groups_error = f"{flow.target} is unreachable"
         facts.lag_error = f"{flow.target} is unreachable"
         return facts
-    cfg = settings.cluster(flow.target).usable_client_config()
     try:
-        beats = read_heartbeats(cfg, hb_topic, flow.target, timeout_s=timeout_s)
+        beats = mirror.heartbeats(hb_topic, timeout_s=timeout_s)
         newest = max((h.timestamp_ms for h in beats.values()), default=None)
         if newest is None:
             facts.heartbeat_error = f"{hb_topic} on {flow.target} holds no heartbeat yet"
@@ -90,7 +94,7 @@ def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], tim
     try:
         data = read_plan_data(settings, flow.source, flow.target, options, timeout_s=timeout_s,
                               source_down=None if source.reachable else (source.error or "down"),
-                              cluster_timeout_s=timeout_s)
+                              cluster_timeout_s=timeout_s, flow=flow, mirror=mirror)
         plan, _inputs = plan_from(settings, flow.source, flow.target, options, data)
     except DrkitError as exc:
         facts.groups_error = str(exc)
@@ -121,14 +125,11 @@ def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
     moved: bool | None = None
     consumed: int | None = None
     if data.source_groups is not None and g.group in data.source_groups:
-        committed = data.source_groups[g.group].committed
-        consumed = len(committed)
-        moved = False
-        for stp, off in committed.items():
-            mine = cps.get(TopicPartition(data.naming.to_target_topic(stp.topic), stp.partition))
-            if mine is not None and off > mine.checkpoint.upstream_offset:
-                moved = True
-    missing = [p for p in g.partitions if p.checkpoint_downstream is None]
+        positions = source_positions(data.naming, data.source_groups[g.group])
+        consumed = len(positions)
+        moved = any(moved_since_checkpoint(off, cps[tp])
+                    for tp, (_stp, off) in positions.items() if tp in cps)
+    missing = untranslated_partitions(g.partitions)
     ready = g.verdict in ("commit", "nothing-to-do") and not missing
     reason = g.reason if not ready or not missing else f"{len(missing)} partitions untranslated"
     dups = [p.expected_duplicates for p in g.partitions if p.expected_duplicates is not None]
@@ -145,7 +146,7 @@ def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
 def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> list[TopicLag]:
     """Per source topic: records not yet mirrored, from the latest sync and both log ends."""
     assert data.offset_syncs is not None
-    src = Cluster(flow.source, settings.cluster(flow.source).usable_client_config(), timeout_s)
+    src = KafkaAdmin.connect(settings, flow.source, timeout_s)
     latest = {tp: syncs[-1] for tp, syncs in data.offset_syncs.items()
               if syncs and flow.topic_included(tp.topic)}
     src_ends = src.log_ranges(latest)
@@ -169,12 +170,12 @@ def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> l
     return list(out.values())
 
 
-def _oldest_unmirrored_age(src: Cluster, first: dict[TopicPartition, int], timeout_s: float
+def _oldest_unmirrored_age(src: KafkaAdmin, first: dict[TopicPartition, int], timeout_s: float
                            ) -> dict[TopicPartition, float]:
     """Age of the first record not yet mirrored, per lagging partition (one fetch each)."""
     if not first:
         return {}
-    cons = kafka_clients.consumer(src.config, **{"group.id": "drkit-status-lag",
+    cons = clients.consumer(src.config, **{"group.id": "drkit-status-lag",
                                                  "enable.partition.eof": False})
     ages: dict[TopicPartition, float] = {}
     try:

@@ -18,7 +18,6 @@ from typing import Any
 
 from tabulate import tabulate
 
-from drkit.render import WIDTH, age, clip
 from drkit.status.evaluate import (
     flow_name,
     group_subject,
@@ -38,6 +37,7 @@ from drkit.status.model import (
     StatusFacts,
     TopicLag,
 )
+from drkit.text import WIDTH, age, clip
 
 SCHEMA_VERSION = 1
 MAX_GROUP_ROWS = 20

@@ -30,17 +30,19 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from drkit import kafka_clients
-from drkit.apply import ApplyResult, apply_plan
-from drkit.cluster import Cluster
 from drkit.config import Settings, load_settings
+from drkit.kafka import clients as kafka_clients
+from drkit.kafka.admin import KafkaAdmin
 from drkit.lab.files import MM2Options
 from drkit.lab.jars import KafkaJars, ensure_jars
 from drkit.lab.lab import TOOL_JVM, Lab
 from drkit.mm2.codec import encode_checkpoint
 from drkit.mm2.model import Checkpoint
-from drkit.planning import PlanInputs, gather_plan, now_ms
-from drkit.translate import OffsetPlan, PlanOptions
+from drkit.offsets.apply import ApplyResult, apply_plan
+from drkit.offsets.gather import gather_plan
+from drkit.offsets.inputs import PlanInputs, PlanOptions
+from drkit.offsets.options import now_ms
+from drkit.offsets.plan import OffsetPlan
 
 GROUPS = 1_000
 PARTITIONS = 12
@@ -117,7 +119,7 @@ def _source_groups(bootstrap: str, groups: list[str], expected: Offsets) -> None
 
 
 def _committed(bootstrap: str, groups: Iterable[str]) -> Offsets:
-    """Committed offsets on ``TOPIC`` read with a plain AdminClient (not drkit's Cluster)."""
+    """Committed offsets on ``TOPIC`` read with a plain AdminClient (not drkit's KafkaAdmin)."""
     admin = _admin(bootstrap)
     futs = {}
     for g in groups:
@@ -159,7 +161,7 @@ def _rep(settings: Settings, expect_source_up: bool
     plan, inputs = gather_plan(settings, "primary", "backup", PlanOptions(now_ms=now_ms()),
                                timeout_s=60.0)
     planned = time.perf_counter()
-    cluster = Cluster("backup", settings.cluster("backup").usable_client_config())
+    cluster = KafkaAdmin("backup", settings.cluster("backup").usable_client_config())
     result = apply_plan(cluster, plan)
     done = time.perf_counter()
     if inputs.source_reachable != expect_source_up:

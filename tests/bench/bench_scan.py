@@ -31,7 +31,7 @@ from typing import Any
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
-from drkit import kafka_clients
+from drkit.kafka import clients as kafka_clients
 from drkit.lab.files import MM2Options
 from drkit.lab.jars import ensure_jars
 from drkit.lab.lab import Lab

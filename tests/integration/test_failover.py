@@ -201,10 +201,11 @@ def test_unknown_cluster_and_disabled_flow_are_usage_errors(lab: Lab) -> None:
 
 def test_apply_treats_a_member_that_joined_after_planning_as_refused(lab: Lab) -> None:
     """The broker, not the plan, has the last word: a late joiner makes the commit refused."""
-    from drkit.apply import apply_plan
-    from drkit.cluster import Cluster
-    from drkit.planning import gather_plan, now_ms
-    from drkit.translate import PlanOptions
+    from drkit.kafka.admin import KafkaAdmin
+    from drkit.offsets.apply import apply_plan
+    from drkit.offsets.gather import gather_plan
+    from drkit.offsets.inputs import PlanOptions
+    from drkit.offsets.options import now_ms
 
     topic, remote = mirrored_topic(lab, "race", 2, 8)
     late, calm = f"late-{uuid.uuid4().hex[:6]}", f"calm-{uuid.uuid4().hex[:6]}"
@@ -221,7 +222,7 @@ def test_apply_treats_a_member_that_joined_after_planning_as_refused(lab: Lab) -
     member = IdleMember(lab.bootstrap("backup"), late, remote)
     try:
         member.join()
-        cluster = Cluster("backup", settings.cluster("backup").usable_client_config())
+        cluster = KafkaAdmin("backup", settings.cluster("backup").usable_client_config())
         result = apply_plan(cluster, plan)
         outcome = {r.group: r.outcome for r in result.results}
         assert outcome == {late: "refused", calm: "committed"}

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from drkit.errors import DrkitError
+from drkit.kafka.groups import SourceGroup, TargetGroup
 from drkit.mm2.model import Checkpoint, StampedCheckpoint, TopicPartition
-from drkit.planning import PlanInputs, inventory_path, load_inventory, save_inventory
-from drkit.render import plan_table
-from drkit.translate import PlanOptions, SourceGroup, TargetGroup, build_plan
+from drkit.offsets.checkpoint_planner import build_plan
+from drkit.offsets.inputs import PlanInputs, PlanOptions
+from drkit.offsets.inventory import inventory_path, load_inventory, save_inventory
+from drkit.offsets.render import plan_table
 from tests.helpers import offline_settings
 
 

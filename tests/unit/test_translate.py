@@ -13,19 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drkit.errors import ConfigError, DrkitError, UnsafeError
+from drkit.kafka.groups import SourceGroup, TargetGroup
 from drkit.mm2.model import Checkpoint, OffsetSync, StampedCheckpoint, TopicPartition
-from drkit.translate import (
-    MISSING_ON_STANDBY,
-    NO_CHECKPOINT_YET,
-    GroupPlan,
-    OffsetPlan,
-    PartitionPlan,
-    PlanOptions,
-    SafetyThresholds,
-    SourceGroup,
-    TargetGroup,
-    build_plan,
-)
+from drkit.offsets.checkpoint_planner import MISSING_ON_STANDBY, NO_CHECKPOINT_YET, build_plan
+from drkit.offsets.inputs import PlanOptions
+from drkit.offsets.plan import GroupPlan, OffsetPlan, PartitionPlan, SafetyThresholds
 
 NOW = 1_700_000_000_000
 O0 = TopicPartition("primary.orders", 0)

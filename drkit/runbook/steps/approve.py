@@ -1,6 +1,10 @@
 """``approve``: a human (or an explicit automation flag) approves the plan before any change.
 
 The approval names the plan digest it approved, so an audit can tell exactly what was agreed.
+The operator is shown what will run — the runbook's path, its sha-256 digest and its steps —
+before the plan, so a runbook swapped on disk cannot slip past the prompt. The question is asked
+through the engine's :class:`~drkit.runbook.engine.Prompt` (the CLI supplies click's), so this
+module imports no UI library.
 """
 
 from __future__ import annotations
@@ -9,13 +13,21 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import click
-
-from drkit import render
+from drkit.offsets.render import plan_table
 from drkit.runbook.engine import RunContext, StepFailed, now_iso
-from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
+from drkit.runbook.spec import FieldSpec, Runbook, StepSchema, StepSpec
 from drkit.runbook.state import StepState
 from drkit.runbook.steps.common import the_plan
+
+DIGEST_CHARS = 16
+
+
+def runbook_summary(runbook: Runbook) -> str:
+    """What will run: the file, its digest and every step (id and type), for the approval."""
+    lines = [f"Runbook {runbook.name}: {runbook.path}",
+             f"  sha-256 {runbook.digest[:DIGEST_CHARS]}…",
+             "  steps: " + ", ".join(f"{s.id} ({s.uses})" for s in runbook.steps)]
+    return "\n".join(lines)
 
 
 class ApproveStep:
@@ -27,11 +39,12 @@ class ApproveStep:
         plan = the_plan(ctx)
         if ctx.approve:
             method = ctx.approve
-        elif ctx.interactive and sys.stdin.isatty():
-            click.echo(render.plan_table(plan), err=True)
+        elif ctx.interactive and ctx.prompt is not None and sys.stdin.isatty():
+            ctx.prompt.show(runbook_summary(ctx.runbook))
+            ctx.prompt.show(plan_table(plan))
             message = spec.with_.get("message") or (
                 f"Approve {ctx.run.kind} {ctx.source} → {ctx.target} (plan {digest[:12]})?")
-            if not click.confirm(str(message), default=False, err=True):
+            if not ctx.prompt.confirm(str(message)):
                 raise StepFailed(f"not approved; nothing was changed. Resume later with "
                                  f"`drkit failover --resume {ctx.run.run_id}`")
             method = "interactive"

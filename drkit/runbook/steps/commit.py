@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drkit.apply import commit_offsets
 from drkit.errors import ClusterError, UnsafeError
+from drkit.offsets.apply import commit_offsets
 from drkit.runbook.engine import RunContext, failpoint
 from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
 from drkit.runbook.state import StepState

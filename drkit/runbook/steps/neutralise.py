@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from drkit.errors import ClusterError, UnsafeError
-from drkit.mm2.reader import read_heartbeats
 from drkit.runbook.engine import RunContext
 from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
 from drkit.runbook.state import StepState
@@ -24,7 +23,7 @@ class NeutraliseMM2Step:
                         "Refuse while MM2's group-offset sync into the standby is running.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        flow = ctx.settings.flow(ctx.source, ctx.target)
+        flow = ctx.flow
         where = flow.origins.get("sync.group.offsets.enabled", "MM2 default")
         if not flow.sync_group_offsets_enabled:
             return {"sync_enabled": False,
@@ -32,7 +31,7 @@ class NeutraliseMM2Step:
         interval = float(ctx.settings.mm2_properties.get("emit.heartbeats.interval.seconds")
                          or 1)
         alive_within = float(spec.with_.get("alive_within") or 0) or max(10.0, 3 * interval)
-        first = self._newest(ctx, flow)
+        first = self._newest(ctx)
         age = None if first is None else max(0.0, time.time() - first / 1000)
         alive = False
         if age is not None and age <= alive_within:
@@ -41,7 +40,7 @@ class NeutraliseMM2Step:
             deadline = time.monotonic() + 2 * interval + 1
             while not alive and time.monotonic() < deadline:
                 time.sleep(min(0.5, interval))
-                newest = self._newest(ctx, flow)
+                newest = self._newest(ctx)
                 alive = newest is not None and newest > first  # type: ignore[operator]
         if alive:
             raise UnsafeError(
@@ -56,12 +55,11 @@ class NeutraliseMM2Step:
                            f"(last heartbeat {seen})"}
 
     @staticmethod
-    def _newest(ctx: RunContext, flow: Any) -> int | None:
+    def _newest(ctx: RunContext) -> int | None:
         """Timestamp (ms) of the newest (source, target) heartbeat on the target, if any."""
-        cfg = ctx.settings.cluster(ctx.target).usable_client_config()
         try:
-            beats = read_heartbeats(cfg, flow.policy().heartbeats_topic(), ctx.target,
-                                    timeout_s=ctx.time_left(30))
+            beats = ctx.mirror.heartbeats(ctx.mirror.heartbeats_topic,
+                                          timeout_s=ctx.time_left(30))
         except ClusterError as exc:
             if "does not exist" not in str(exc):
                 raise

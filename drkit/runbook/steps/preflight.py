@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drkit.errors import ClusterError
-from drkit.mm2.reader import read_checkpoints, read_heartbeats
+from drkit.kafka.groups import group_is_active
 from drkit.runbook.engine import RunContext, StepFailed
 from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
 from drkit.runbook.state import StepState
@@ -27,8 +27,8 @@ class PreflightStep:
         "Clusters reachable, MM2 fresh, target groups empty, partition counts match.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        flow = ctx.settings.flow(ctx.source, ctx.target)
-        policy = flow.policy()
+        policy = ctx.flow.policy()
+        mirror = ctx.mirror
         strict = bool(spec.with_.get("strict"))
         target = cluster(ctx, ctx.target)
         info = target.describe()
@@ -43,9 +43,7 @@ class PreflightStep:
         out["source_reachable"] = source_up
         now = time.time()
 
-        cfg = target.config
-        index = read_checkpoints(cfg, policy.checkpoints_topic(ctx.source), ctx.target,
-                                 timeout_s=ctx.time_left(60))
+        index = mirror.checkpoints(timeout_s=ctx.time_left(60))  # shared with translate
         newest = max((sc.timestamp_ms for parts in index.by_group.values()
                       for sc in parts.values()), default=None)
         out["checkpoints"] = {"groups": len(index.by_group), "records": index.records_read,
@@ -55,9 +53,9 @@ class PreflightStep:
         if max_cp is not None and (cp_age is None or cp_age > float(max_cp)):
             problems.append(f"newest checkpoint is {_age(cp_age)} old (max {max_cp:.0f} s)")
 
-        hb_topic = policy.remote_heartbeats_topic(ctx.source)
+        hb_topic = mirror.remote_heartbeats_topic
         try:
-            beats = read_heartbeats(cfg, hb_topic, ctx.target, timeout_s=ctx.time_left(30))
+            beats = mirror.heartbeats(hb_topic, timeout_s=ctx.time_left(30))
             ts = max((h.timestamp_ms for h in beats.values()), default=None)
             hb_age = None if ts is None else now - ts / 1000
         except ClusterError as exc:
@@ -70,8 +68,7 @@ class PreflightStep:
                             f"(max {max_hb:.0f} s)")
 
         active = target.describe_groups(index.by_group)
-        busy = sorted(g for g, (st, members) in active.items()
-                      if members > 0 or st not in ("EMPTY", "DEAD"))
+        busy = sorted(g for g, (st, members) in active.items() if group_is_active(st, members))
         out["active_groups_on_target"] = busy  # the plan refuses these; listed early here
 
         if source_up:
@@ -93,7 +90,7 @@ def _age(seconds: float | None) -> str:
 
 
 def _partition_mismatches(ctx: RunContext, policy: Any, target: Any) -> list[str]:
-    flow = ctx.settings.flow(ctx.source, ctx.target)
+    flow = ctx.flow
     src_topics = cluster(ctx, ctx.source, timeout_s=5.0).topics()
     tgt_topics = target.topics()
     out = []

@@ -1,11 +1,17 @@
-"""``translate``: read the checkpoints and store the plan; later steps apply exactly this plan."""
+"""``translate``: read the checkpoints and store the plan; later steps apply exactly this plan.
+
+The checkpoints come from the run's shared :attr:`~drkit.runbook.engine.RunContext.mirror`: if
+preflight scanned them in this process, that scan is reused; a resumed run that skips preflight
+scans them here, once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from drkit.planning import gather_plan, options_from_args
+from drkit.offsets.gather import gather_plan
+from drkit.offsets.options import options_from_args
 from drkit.runbook.engine import RunContext
 from drkit.runbook.spec import StepSchema, StepSpec
 from drkit.runbook.state import StepState
@@ -18,7 +24,8 @@ class TranslateStep:
         options, thresholds = options_from_args(ctx.args)
         plan, inputs = gather_plan(ctx.settings, ctx.source, ctx.target, options,
                                    timeout_s=ctx.time_left(float(ctx.args.get("timeout", 60))),
-                                   source_down=self._source_down(ctx))
+                                   source_down=self._source_down(ctx), flow=ctx.flow,
+                                   mirror=ctx.mirror)
         state.outputs.update({"plan": plan.to_dict(), "digest": plan.digest(),
                               "inputs": inputs.to_dict(), "stats": plan.stats.to_dict()})
         plan.raise_if_unsafe(thresholds)

@@ -22,7 +22,7 @@ class VerifyStep:
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
         plan = the_plan(ctx)
-        flow = ctx.settings.flow(ctx.source, ctx.target)
+        flow = ctx.flow
         settle = spec.with_.get("settle")
         if settle is None:
             sync_on = flow.sync_group_offsets_enabled
