@@ -27,6 +27,7 @@ __all__ = [
     "JSON_CONVERTER_HINT",
     "MAX_STRING_BYTES",
     "SUPPORTED_VERSION",
+    "checkpoint_key_prefix",
     "decode_checkpoint",
     "decode_checkpoint_key",
     "decode_checkpoint_value",
@@ -39,7 +40,9 @@ __all__ = [
     "encode_checkpoint",
     "encode_heartbeat",
     "encode_offset_sync",
+    "heartbeat_key_prefix",
     "looks_like_json",
+    "offset_sync_key_prefix",
 ]
 
 SUPPORTED_VERSION: Final = 0
@@ -259,6 +262,56 @@ def decode_heartbeat(key: bytes | None, value: bytes | None) -> Heartbeat:
     """Decode one record of a ``heartbeats`` or ``<source>.heartbeats`` topic."""
     source, target = decode_heartbeat_key(key)
     return Heartbeat(source, target, decode_heartbeat_value(value))
+
+
+# --------------------------------------------------------------------------------------------
+# Partial keys: as much of a bad record's key as decodes, to name what the record belongs to.
+
+
+def _prefix(buf: bytes | None, layout: _Layout) -> tuple[str | int, ...]:
+    """The leading fields of ``buf`` that decode by ``layout``, up to the first that does not."""
+    if buf is None:
+        return ()
+    out: list[str | int] = []
+    size = len(buf)
+    pos = 0
+    for _name, kind in layout:
+        if kind == _STR:
+            if pos + 2 > size:
+                break
+            (length,) = _I16.unpack_from(buf, pos)
+            start = pos + 2
+            if length < 0 or start + length > size:
+                break
+            try:
+                out.append(bytes(buf[start : start + length]).decode("utf-8"))
+            except UnicodeDecodeError:
+                break
+            pos = start + length
+        else:
+            width = _WIDTH[kind]
+            if pos + width > size:
+                break
+            out.append(int.from_bytes(buf[pos : pos + width], "big", signed=True))
+            pos += width
+    return tuple(out)
+
+
+def checkpoint_key_prefix(key: bytes | None) -> tuple[str | int, ...]:
+    """The checkpoint key's fields that decode, in order: (), (group,), (group, topic) or all
+    three. A value that does not decode leaves the key whole; a bad key length keeps the fields
+    before it, so a malformed record can still be charged to its group."""
+    return _prefix(key, _CP_KEY)
+
+
+def offset_sync_key_prefix(key: bytes | None) -> tuple[str | int, ...]:
+    """The offset-sync key's fields that decode, in order: (), (topic,) or (topic, partition)."""
+    return _prefix(key, _OS_KEY)
+
+
+def heartbeat_key_prefix(key: bytes | None) -> tuple[str | int, ...]:
+    """The heartbeat key's fields that decode, in order: (), (source,) or (source, target)."""
+    return _prefix(key, _HB_KEY)
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,12 +69,16 @@ def test_json_converter_records_are_named_as_such(lab: Lab) -> None:
 
 
 def test_corrupt_record_names_topic_and_offset(lab: Lab) -> None:
+    """With --strict a malformed record still fails the read (by default it is skipped and
+    named: tests/integration/test_reader_bad_records.py)."""
     topic = _topic(lab)
     value = bytes.fromhex(CAPTURED[0]["value"])
     _write(lab, topic, [(bytes.fromhex(CAPTURED[1]["key"]), value),
                         (bytes.fromhex(CAPTURED[0]["key"]), b"\x00\x07" + value[2:])])
     with pytest.raises(CodecError, match=rf"{topic} offset 1: .*version 7"):
-        read_checkpoints(_cfg(lab), topic, "backup", timeout_s=30)
+        read_checkpoints(_cfg(lab), topic, "backup", timeout_s=30, strict=True)
+    (bad,) = read_checkpoints(_cfg(lab), topic, "backup", timeout_s=30).bad_for("g-part")
+    assert bad.offset == 1 and "version 7" in bad.reason
 
 
 def test_reads_committed_data_only(lab: Lab) -> None:
