@@ -28,8 +28,8 @@ from typing import Literal, cast
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
-from drkit import kafka_clients
 from drkit.errors import ClusterError, CodecError
+from drkit.kafka import clients
 from drkit.mm2.codec import (
     JSON_CONVERTER_HINT,
     checkpoint_key_prefix,
@@ -91,7 +91,7 @@ def scan(config: Mapping[str, str], topic: str, cluster: str, *, timeout_s: floa
          keep_history: bool = False, progress: Progress | None = None) -> ScanResult:
     """Read partition 0 of ``topic`` from the beginning to the end offset seen at the start."""
     where = _where(cluster, config)
-    consumer = kafka_clients.consumer(config, **READER_CONFIG)
+    consumer = clients.consumer(config, **READER_CONFIG)
     started = time.monotonic()
     deadline = started + timeout_s
     gc_was_enabled = gc.isenabled()
