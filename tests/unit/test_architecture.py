@@ -52,8 +52,6 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 # The kafka layer hands plain values to the planners; it never imports one (only mm2.model).
 KAFKA_MAY_IMPORT_FROM_MM2 = ("drkit.mm2.model",)
-# Transitional alias (see its docstring): only the reader may still import it.
-ALIAS_USERS = {"drkit.kafka_clients": ("drkit.mm2.reader",)}
 
 
 @dataclass(frozen=True)
@@ -185,9 +183,6 @@ def violations() -> list[str]:
             if (_in(module, ("drkit.kafka",)) and _in(imp.target, ("drkit.mm2",))
                     and imp.target not in KAFKA_MAY_IMPORT_FROM_MM2):
                 found.append(f"{where}: the kafka layer imports only drkit.mm2.model from mm2")
-            users = ALIAS_USERS.get(imp.target)
-            if users is not None and module not in users:
-                found.append(f"{where}: transitional alias; import drkit.kafka.clients")
     for module in PURE:
         for dep in sorted(_closure(module, graph_all)):
             for imp in imports_of(dep):
