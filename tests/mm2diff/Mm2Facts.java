@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -112,6 +111,9 @@ public final class Mm2Facts {
                 c.put("consumer", normaliseClient(client.consumerConfig()));
                 c.put("admin", normaliseClient(client.adminConfig()));
                 c.put("error", null);
+                // MM2's own Java clients take every Java setting in the file; drkit's librdkafka
+                // clients may not (a JKS store, an IAM login module): drkit_facts reports that.
+                c.put("client_usable", true);
             } catch (Throwable t) {
                 c.putAll(error(t));
             }
@@ -182,15 +184,15 @@ public final class Mm2Facts {
         p.put("topic_source", policy.topicSource(remote));
 
         TopicFilter topicFilter = source.topicFilter();
-        Set<String> topics = new LinkedHashSet<>(SAMPLE_TOPICS);
-        topics.add(remote);
-        topics.add(checkpoint.checkpointsTopic());
-        topics.add(checkpoint.offsetSyncsTopic());
-        topics.add(remoteHb);
         Map<String, Object> topicDecisions = new TreeMap<>();
-        for (String t : topics) {
+        for (String t : SAMPLE_TOPICS) {
             topicDecisions.put(t, topicFilter.shouldReplicateTopic(t));
         }
+        // This pair's own names, keyed by role (the names themselves are compared above).
+        topicDecisions.put("@remote_topic", topicFilter.shouldReplicateTopic(remote));
+        topicDecisions.put("@checkpoints_topic", topicFilter.shouldReplicateTopic(checkpoint.checkpointsTopic()));
+        topicDecisions.put("@offset_syncs_topic", topicFilter.shouldReplicateTopic(checkpoint.offsetSyncsTopic()));
+        topicDecisions.put("@remote_heartbeats_topic", topicFilter.shouldReplicateTopic(remoteHb));
         p.put("topic_filter", topicDecisions);
         GroupFilter groupFilter = checkpoint.groupFilter();
         Map<String, Object> groupDecisions = new TreeMap<>();
@@ -216,15 +218,22 @@ public final class Mm2Facts {
     /** Java client settings reduced to the facts drkit derives (secrets hashed). */
     static Map<String, Object> normaliseClient(Map<String, Object> cfg) {
         Map<String, Object> n = new TreeMap<>();
+        // A parsed LIST (MirrorClientConfig) or the raw string (connector originals), which the
+        // Java client splits on commas and trims (ConfigDef.Type.LIST): normalise both that way.
         Object bootstrap = cfg.get("bootstrap.servers");
-        if (bootstrap instanceof Collection<?> list) {
+        Collection<?> items = bootstrap instanceof Collection<?> list ? list
+            : bootstrap == null ? null : List.of(bootstrap.toString().split(","));
+        String servers = null;
+        if (items != null) {
             List<String> parts = new ArrayList<>();
-            for (Object o : list) {
-                parts.add(o.toString().trim());
+            for (Object o : items) {
+                if (!o.toString().trim().isEmpty()) {
+                    parts.add(o.toString().trim());
+                }
             }
-            bootstrap = String.join(",", parts);
+            servers = String.join(",", parts);
         }
-        n.put("bootstrap.servers", bootstrap == null ? null : bootstrap.toString().trim());
+        n.put("bootstrap.servers", servers);
         String protocol = str(cfg.getOrDefault("security.protocol", "PLAINTEXT")).trim().toUpperCase();
         n.put("security.protocol", protocol);
         boolean sasl = protocol.startsWith("SASL");
