@@ -141,6 +141,22 @@ PENDING_FIXES: dict[str, str] = {
         "the raw value -> false -> dotted internal names (primary.checkpoints.internal, "
         "mm2-offset-syncs.backup.internal); drkit strips the blank and names them with '-' "
         "(primary-checkpoints-internal): wrong checkpoints and offset-syncs topics",
+    "regex-java-only.properties":
+        "NOT IN ISSUE 18: filters are java.util.regex patterns; drkit compiles them with "
+        "Python re, so Java-only syntax (\\Q...\\E quoting, [a-z&&[^x]] intersection) makes "
+        "drkit refuse the whole file ('bad escape \\Q') although MM2 runs the flow",
+    "offset-syncs-location-uppercase.properties":
+        "NOT IN ISSUE 18: offset-syncs.topic.location = TARGET: MM2's ValidString is "
+        "case-sensitive, so backup->primary's connectors are invalid and MM2 does not replicate "
+        "it; drkit lower-cases the value and plans with the syncs on the target",
+    "empty-topic-list.properties":
+        "NOT IN ISSUE 18: a trailing comma in a list ('topics = orders.*, billing,') is invalid "
+        "in Kafka 4.x ConfigDef ('values must not be empty'), so MM2 does not run "
+        "backup->primary; drkit drops the empty item and says the flow is enabled",
+    "toplevel-bootstrap.properties":
+        "NOT IN ISSUE 18: a top-level bootstrap.servers is given by MirrorMakerConfig."
+        "clusterProps() to every cluster without its own (primary -> shared-kafka:9092); drkit "
+        "refuses the whole file ('primary.bootstrap.servers is missing')",
 }
 
 
