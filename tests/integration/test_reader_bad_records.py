@@ -10,7 +10,8 @@ use the superseded checkpoint as current, and fail closed with ``strict=True``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import cast
 
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
@@ -30,25 +31,17 @@ def _cfg(lab: Lab) -> dict[str, str]:
     return dict(load_settings(lab.config_path).cluster("backup").usable_client_config())
 
 
-def _produce(lab: Lab, records: list[tuple[bytes, bytes | None]]) -> list[int]:
+def _produce(lab: Lab, records: Sequence[tuple[bytes, bytes | None]]) -> list[int]:
     """Produce to partition 0 of the checkpoints topic; the offsets the broker gave, in order."""
-    offsets: dict[int, int] = {}
-    errors: list[KafkaError] = []
-
-    def ack(i: int) -> object:
-        def cb(err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                errors.append(err)
-            else:
-                offsets[i] = msg.offset()
-        return cb
-
+    acks: list[tuple[KafkaError | None, Message]] = []
     prod = Producer({"bootstrap.servers": _cfg(lab)["bootstrap.servers"],
                      "enable.idempotence": True})
-    for i, (key, value) in enumerate(records):
-        prod.produce(CP_TOPIC, key=key, value=value, partition=0, on_delivery=ack(i))
-    assert prod.flush(30) == 0 and not errors, errors
-    return [offsets[i] for i in range(len(records))]
+    for key, value in records:  # one partition, idempotent: acks come back in produce order
+        prod.produce(CP_TOPIC, key=key, value=value, partition=0,
+                     on_delivery=lambda err, msg: acks.append((err, msg)))
+    assert prod.flush(30) == 0
+    assert len(acks) == len(records) and all(err is None for err, _m in acks), acks
+    return [cast(int, msg.offset()) for _e, msg in acks]
 
 
 @pytest.fixture
