@@ -77,6 +77,10 @@ def drkit_facts(mm2_file: Path) -> dict[str, Any]:
             if flow is None:
                 facts["pair"][name] = {"error": "drkit has no flow", "enabled": False}
                 continue
+            problems = getattr(flow, "problems", ())  # issue 18 item 7: per-flow problems
+            if problems:
+                facts["pair"][name] = {"error": "; ".join(problems), "enabled": flow.enabled}
+                continue
             try:
                 facts["pair"][name] = _pair_facts(flow, settings.clusters)
             except DrkitError as exc:
@@ -88,12 +92,19 @@ def drkit_facts(mm2_file: Path) -> dict[str, Any]:
 def _cluster_facts(cluster: ClusterSettings | None) -> dict[str, Any]:
     if cluster is None:
         return {"error": "drkit has no settings for this cluster"}
-    return {
-        "error": None,
-        "consumer": client_facts(cluster, "consumer"),
-        "admin": client_facts(cluster, "admin"),
-        "client_usable": not cluster.unmapped,
-    }
+    # A cluster drkit reports as broken (issue 18 item 7: reported when used, not at load).
+    problems = getattr(cluster, "problems", ())
+    if problems:
+        return {"error": "; ".join(problems)}
+    try:
+        return {
+            "error": None,
+            "consumer": client_facts(cluster, "consumer"),
+            "admin": client_facts(cluster, "admin"),
+            "client_usable": not cluster.unmapped,
+        }
+    except DrkitError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _pair_facts(flow: Flow, clusters: Mapping[str, ClusterSettings]) -> dict[str, Any]:
