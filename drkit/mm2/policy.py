@@ -53,9 +53,10 @@ def _known(aliases: Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(aliases)
 
 
-def _require_alias(alias: str, what: str) -> None:
-    if not alias:
-        raise ConfigError(f"{what}: cluster alias must not be empty")
+def _require_alias(alias: str | None, what: str) -> None:
+    # MM2 accepts an empty alias (a top-level "source.cluster.alias =" keeps topic names).
+    if alias is None:
+        raise ConfigError(f"{what}: cluster alias must not be missing")
 
 
 @dataclass(frozen=True)
@@ -251,8 +252,9 @@ class DefaultReplicationPolicy(ReplicationPolicy):
         overrides: TopicNameOverrides | None = None,
         require_overrides: bool = False,
     ) -> None:
-        if not separator:
-            raise ConfigError("replication.policy.separator must not be empty")
+        if separator is None:
+            raise ConfigError("replication.policy.separator must not be missing")
+        # An empty separator is valid to MM2 (the pre-3.0 "keep topic names" trick).
         self.separator = separator
         self.internal_separator_enabled = internal_separator_enabled
         self.legacy_dotted_internal = legacy_dotted_internal
@@ -280,7 +282,8 @@ class DefaultReplicationPolicy(ReplicationPolicy):
 
     def _split(self, topic: str) -> list[str]:
         """Java ``String.split`` on the quoted separator: leading empties kept, trailing dropped."""
-        parts = topic.split(self.separator)
+        # Java splits on an empty pattern between every char (no leading empty part).
+        parts = topic.split(self.separator) if self.separator else list(topic) or [""]
         while parts and not parts[-1]:
             parts.pop()
         return parts

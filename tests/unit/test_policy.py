@@ -404,9 +404,15 @@ class TestOverrides:
         with pytest.raises(ConfigError, match="topic-name override"):
             TopicNameOverrides(**kwargs)
 
-    def test_empty_separator_rejected(self) -> None:
-        with pytest.raises(ConfigError, match="separator must not be empty"):
-            DefaultReplicationPolicy("")
+    def test_empty_separator_is_mm2s_keep_names_trick(self) -> None:
+        # MM2 accepts "replication.policy.separator =" (issue 18 item 3).
+        policy = DefaultReplicationPolicy("")
+        assert policy.format_remote_topic("", "orders") == "orders"
+        assert policy.checkpoints_topic("") == "checkpointsinternal"
+        assert policy.format_remote_topic("primary", "orders") == "primaryorders"
+        # Java's split on an empty pattern: every char a part, so "o" parses as the source.
+        assert policy.topic_source("orders") == "o"
+        assert policy.topic_source("orders", known_aliases=["primary"]) is None
 
     def test_parse_overrides(self) -> None:
         names = TopicNameOverrides.parse(
@@ -475,14 +481,11 @@ class TestInternalTopics:
         assert not self.p.is_checkpoints_topic(".checkpoints.internal")
         assert not self.p.is_offset_syncs_topic("mm2-offset-syncs..internal")
 
-    @pytest.mark.parametrize("method", ["checkpoints_topic", "offset_syncs_topic"])
-    def test_empty_alias_rejected(self, method: str) -> None:
-        with pytest.raises(ConfigError, match="alias must not be empty"):
-            getattr(self.p, method)("")
-
-    def test_empty_source_alias_rejected(self) -> None:
-        with pytest.raises(ConfigError, match="alias must not be empty"):
-            self.p.format_remote_topic("", "orders")
+    def test_empty_alias_is_accepted_like_mm2(self) -> None:
+        # A top-level "source.cluster.alias =" gives MM2 an empty alias; it names topics with it.
+        assert self.p.checkpoints_topic("") == ".checkpoints.internal"
+        assert self.p.offset_syncs_topic("") == "mm2-offset-syncs..internal"
+        assert self.p.format_remote_topic("", "orders") == ".orders"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,9 +586,8 @@ class TestBuildPolicy:
         with pytest.raises(ConfigError, match="is not a Java class name"):
             build_policy(name, overrides={"heartbeats": "hb"})
 
-    def test_bad_separator(self) -> None:
-        with pytest.raises(ConfigError, match=r"replication\.policy\.separator"):
-            build_policy(None, separator="")
+    def test_empty_separator_builds(self) -> None:
+        assert build_policy(None, separator="").checkpoints_topic("a") == "acheckpointsinternal"
 
     def test_bad_override_key(self) -> None:
         with pytest.raises(ConfigError, match=r"topic-name override 'checkpoint\.primary'"):
