@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from drkit.config.jaas import parse_jaas_config
 from drkit.config.mm2view import Found, MM2View, split_list
-from drkit.config.model import ClusterSettings
+from drkit.config.model import ClusterSettings, RoleConfig
 from drkit.errors import ConfigError
 
 # Same name and meaning in the Java client and librdkafka.
@@ -75,6 +75,29 @@ class _Gap:
         return None
 
 
+# MirrorClientConfig.CLIENT_CONFIG_DEF: bootstrap.servers, security.protocol and the client SSL
+# and SASL settings. Only these are inherited from <alias>.* and the top level by MM2's clients.
+_SSL_KEYS = frozenset({
+    "ssl.cipher.suites", "ssl.enabled.protocols", "ssl.endpoint.identification.algorithm",
+    "ssl.engine.factory.class", "ssl.key.password", "ssl.keymanager.algorithm",
+    "ssl.keystore.certificate.chain", "ssl.keystore.key", "ssl.keystore.location",
+    "ssl.keystore.password", "ssl.keystore.type", "ssl.protocol", "ssl.provider",
+    "ssl.secure.random.implementation", "ssl.trustmanager.algorithm",
+    "ssl.truststore.certificates", "ssl.truststore.location", "ssl.truststore.password",
+    "ssl.truststore.type",
+})
+
+
+def is_client_config_key(name: str) -> bool:
+    """Whether MM2 passes ``name`` from ``<alias>.*``/the top level to its clients.
+
+    ``MirrorClientConfig.CLIENT_CONFIG_DEF`` (bootstrap.servers, security.protocol, the client
+    SSL settings and the client SASL settings, which are all ``sasl.*``).
+    """
+    return (name in ("bootstrap.servers", "security.protocol") or name in _SSL_KEYS
+            or name.startswith("sasl."))
+
+
 def _java_client_settings(view: MM2View, alias: str) -> dict[str, Found]:
     """Java client keys for ``alias``: top-level ones, overridden by ``<alias>.``-prefixed ones."""
     merged: dict[str, Found] = {}
@@ -85,6 +108,32 @@ def _java_client_settings(view: MM2View, alias: str) -> dict[str, Found]:
             found = view.find(name, alias)
             if found is not None:
                 merged[name] = found
+    return merged
+
+
+def _role_java_settings(view: MM2View, alias: str, role: str) -> dict[str, Found]:
+    """Java settings MM2's ``role`` clients of ``alias`` get (``MirrorMakerConfig.clusterProps``).
+
+    ``<alias>.<role>.<key>`` (any key) over ``<alias>.<key>`` over the top-level ``<key>``, the
+    last two only for :func:`is_client_config_key` keys. A top-level ``<role>.<key>`` is not
+    passed to MM2's connector clients, so it is not used here either.
+    """
+    merged: dict[str, Found] = {}
+    role_prefix = f"{alias}.{role}."
+    names: list[str] = []
+    for key in view.props:
+        if key.startswith(role_prefix):
+            names.append(key[len(role_prefix) :])
+        else:
+            name = key[len(alias) + 1 :] if key.startswith(f"{alias}.") else key
+            if is_client_config_key(name):
+                names.append(name)
+    for name in dict.fromkeys(names):
+        found = view.get(f"{role_prefix}{name}")
+        if found is None and is_client_config_key(name):
+            found = view.find(name, alias)
+        if found is not None:
+            merged[name] = found
     return merged
 
 
@@ -197,15 +246,13 @@ def _map_sasl(java: Mapping[str, Found], alias: str, out: dict[str, str], gaps: 
         )
 
 
-def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> ClusterSettings:
-    bootstrap = view.find("bootstrap.servers", alias, inherit=False)
-    if bootstrap is None or not bootstrap.value.strip():
-        raise ConfigError(
-            f"{view.props.source}: {alias}.bootstrap.servers is missing; every alias in "
-            "'clusters' needs one"
-        )
-    java = _java_client_settings(view, alias)
-    out: dict[str, str] = {"bootstrap.servers": ",".join(split_list(bootstrap.value))}
+def _map_client(
+    java: Mapping[str, Found], alias: str, toml_client: Mapping[str, str], ignore_unknown: bool
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """(librdkafka config, unmapped, notes) for Java client settings ``java``."""
+    out: dict[str, str] = {}
+    if "bootstrap.servers" in java:
+        out["bootstrap.servers"] = ",".join(split_list(java["bootstrap.servers"].value))
     gaps: list[_Gap] = []
     notes: list[str] = []
     for key in _PASSTHROUGH:
@@ -222,7 +269,7 @@ def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> 
                     _BLOCKING[key],
                 )
             )
-        elif key not in _HANDLED:
+        elif key not in _HANDLED and not ignore_unknown:
             notes.append(f"{found.origin}: {key} has no librdkafka equivalent; ignored")
     out.update(toml_client)
     unmapped: list[str] = []
@@ -232,4 +279,52 @@ def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> 
             unmapped.append(gap.message)
         else:
             notes.append(f'{gap.message} (done: drkit.toml sets "{fixed}")')
-    return ClusterSettings(alias, out["bootstrap.servers"], out, tuple(unmapped), tuple(notes))
+    return out, unmapped, notes
+
+
+def _missing_bootstrap(view: MM2View, alias: str) -> str:
+    return (f"{view.props.source}: {alias}.bootstrap.servers is missing; every alias in "
+            "'clusters' needs one (or a top-level bootstrap.servers, which MM2 gives every "
+            "cluster)")
+
+
+def _build_role(
+    view: MM2View, alias: str, role: str, toml_client: Mapping[str, str]
+) -> RoleConfig:
+    try:
+        java = _role_java_settings(view, alias, role)
+        out, unmapped, notes = _map_client(java, alias, toml_client, ignore_unknown=False)
+    except ConfigError as exc:
+        return RoleConfig({}, problems=(str(exc),))
+    if not out.get("bootstrap.servers", "").strip():
+        return RoleConfig(out, problems=(_missing_bootstrap(view, alias),))
+    return RoleConfig(out, tuple(unmapped), (), tuple(notes))
+
+
+def build_cluster(view: MM2View, alias: str, toml_client: Mapping[str, str]) -> ClusterSettings:
+    """The cluster ``alias``: its cluster-level config and MM2's consumer/admin/producer configs.
+
+    Configuration errors (no bootstrap servers, an unresolvable config provider, a malformed
+    JAAS entry) become ``problems``, raised only when the cluster is used.
+    """
+    roles = {role: _build_role(view, alias, role, toml_client)
+             for role in ("consumer", "admin", "producer")}
+    try:
+        java = _java_client_settings(view, alias)
+        bootstrap = view.find("bootstrap.servers", alias)
+        if bootstrap is not None:
+            java["bootstrap.servers"] = bootstrap
+        out, unmapped, notes = _map_client(java, alias, toml_client, ignore_unknown=False)
+    except ConfigError as exc:
+        return ClusterSettings(alias, "", {}, problems=(str(exc),), roles=roles)
+    if not out.get("bootstrap.servers", "").strip():
+        return ClusterSettings(alias, "", out, tuple(unmapped), tuple(notes),
+                               problems=(_missing_bootstrap(view, alias),), roles=roles)
+    if bootstrap is not None and bootstrap.key == "bootstrap.servers":
+        notes.append(f"{bootstrap.origin}: cluster {alias} has no {alias}.bootstrap.servers; "
+                     "MM2 gives it the top-level bootstrap.servers, and so does drkit")
+    for role, config in roles.items():
+        if role != "producer":
+            notes += [n for n in config.notes if n not in notes]
+    return ClusterSettings(alias, out["bootstrap.servers"], out, tuple(unmapped), tuple(notes),
+                           roles=roles)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from drkit.config.client_mapping import build_cluster
 from drkit.config.javaprops import PropertiesFile, load_properties
 from drkit.config.mm2view import MM2View, build_flow
-from drkit.config.model import MM2Settings, Settings
+from drkit.config.model import DEFAULT_REPLICATION_POLICY, MM2Settings, Settings
+from drkit.config.providers import ConfigProviders
 from drkit.errors import ConfigError
+from drkit.mm2.versions import parse_version
 
 ENV_VAR = "DRKIT_CONFIG"
 DEFAULT_CONFIG_NAME = "drkit.toml"
@@ -52,11 +54,13 @@ def load_settings(
     mm2_config: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    topic_overrides: Mapping[str, str] | None = None,
 ) -> Settings:
     """Find and load drkit.toml and its MM2 file, or ``mm2_config`` alone.
 
     ``mm2_config`` (``--mm2-config``, relative to ``cwd``) wins over the toml's ``mm2_config``.
-    Without a drkit.toml, state goes to ``./.drkit``.
+    Without a drkit.toml, state goes to ``./.drkit``. ``topic_overrides`` (``--topic-name``)
+    win over drkit.toml's ``[mm2.topics]``. ``environ`` also feeds ``${env:...}`` variables.
     """
     base = Path.cwd() if cwd is None else cwd
     toml_path = find_config(config, environ, base)
@@ -76,7 +80,8 @@ def load_settings(
         )
     properties = load_properties(mm2_path)
     return build_settings(
-        toml, properties, config_path=toml_path, mm2_config_path=mm2_path, base_dir=toml_dir
+        toml, properties, config_path=toml_path, mm2_config_path=mm2_path, base_dir=toml_dir,
+        topic_overrides=topic_overrides, environ=environ,
     )
 
 
@@ -103,8 +108,16 @@ def build_settings(
     config_path: Path | None,
     mm2_config_path: Path,
     base_dir: Path,
+    topic_overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build Settings from parsed drkit.toml data and MM2 properties (pure; no file access)."""
+    """Build Settings from parsed drkit.toml data and MM2 properties.
+
+    No file access except what the MM2 file's config providers read (``${file:...}``,
+    ``${directory:...}``), lazily. ``topic_overrides`` (e.g. from ``--topic-name``) take the
+    same keys as ``[mm2.topics]`` and win over it. ``environ`` feeds ``${env:...}`` (default:
+    the process environment).
+    """
     label = str(config_path) if config_path else "drkit settings"
     unknown = sorted(set(toml) - TOML_KEYS)
     if unknown:
@@ -112,15 +125,27 @@ def build_settings(
             f"{label}: unknown top-level key '{unknown[0]}'; "
             f"allowed: {', '.join(sorted(TOML_KEYS))}"
         )
-    view = MM2View(properties)
+    providers = ConfigProviders(properties, dict(os.environ if environ is None else environ))
+    view = MM2View(properties, providers)
     aliases = view.clusters()
     client_tables = _toml_clusters(toml, label, aliases, properties.source)
     overrides = _toml_topic_overrides(toml, label, aliases)
-    policy_class, separator, internal = view.policy(None)
-    mm2 = MM2Settings(aliases, properties, policy_class, separator, internal, overrides,
-                      _toml_mm2_version(toml, label))
+    if topic_overrides:
+        overrides.update(_validate_topic_overrides(
+            dict(topic_overrides), "--topic-name", aliases, cli=True
+        ))
+    try:
+        policy_class, separator, internal = view.policy(None)
+    except ConfigError:  # the flows carry the problem; only a flow in use fails for it
+        policy_class, separator, internal = DEFAULT_REPLICATION_POLICY, ".", True
+    version = _toml_mm2_version(toml, label)
+    mm2 = MM2Settings(aliases, properties, policy_class, separator, internal, overrides, version)
     clusters = {a: build_cluster(view, a, client_tables.get(a, {})) for a in aliases}
-    flows = {(s, t): build_flow(view, s, t, overrides) for s in aliases for t in aliases if s != t}
+    legacy = version is not None and parse_version(version) < (4, 0, 0)
+    flows = {
+        (s, t): build_flow(view, s, t, overrides, legacy_filters=legacy, version=version)
+        for s in aliases for t in aliases if s != t
+    }
 
     def path_of(key: str) -> Path | None:
         raw = toml.get(key)
@@ -210,6 +235,14 @@ def _toml_topic_overrides(
                 flat[name] = value
 
     flatten("", raw)
+    return _validate_topic_overrides(flat, label, aliases)
+
+
+def _validate_topic_overrides(
+    flat: dict[str, Any], label: str, aliases: tuple[str, ...], cli: bool = False
+) -> dict[str, str]:
+    """Check ``heartbeats`` / ``checkpoints.<alias>`` / ``offset-syncs.<alias>`` keys."""
+    what = "--topic-name" if cli else "mm2.topics key"
     for key, value in flat.items():
         kind, _, alias = key.partition(".")
         valid = key == "heartbeats" or (
@@ -217,12 +250,27 @@ def _toml_topic_overrides(
         )
         if not valid:
             raise ConfigError(
-                f'{label}: mm2.topics key "{key}" is not one of "heartbeats", '
+                f'{label}: {what} "{key}" is not one of "heartbeats", '
                 f'"checkpoints.<alias>", "offset-syncs.<alias>" (aliases: {", ".join(aliases)})'
             )
         if not isinstance(value, str) or not value:
-            raise ConfigError(f'{label}: mm2.topics."{key}" must be a non-empty topic name')
+            raise ConfigError(f'{label}: {what} "{key}" must be a non-empty topic name')
     return flat
+
+
+def parse_topic_names(items: Iterable[str]) -> dict[str, str]:
+    """``--topic-name KEY=NAME`` values (repeatable) as overrides; ConfigError if malformed."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, name = item.partition("=")
+        if not sep or not key.strip() or not name.strip():
+            raise ConfigError(
+                f"--topic-name {item!r}: write KEY=NAME with KEY heartbeats, "
+                "checkpoints.<alias> or offset-syncs.<alias>, e.g. "
+                "--topic-name checkpoints.primary=primary.checkpoints.internal"
+            )
+        out[key.strip()] = name.strip()
+    return out
 
 
 def _toml_mm2_version(toml: Mapping[str, Any], label: str) -> str | None:
@@ -232,8 +280,6 @@ def _toml_mm2_version(toml: Mapping[str, Any], label: str) -> str | None:
         return None
     if not isinstance(raw, str):
         raise ConfigError(f'{label}: mm2.version must be a string such as "3.7.1"')
-    from drkit.mm2.versions import parse_version
-
     try:
         parse_version(raw)
     except ConfigError as exc:

@@ -65,6 +65,17 @@ def error_of(write: Write, props: str, toml: str | None = None) -> str:
     return str(info.value)
 
 
+def use_error_of(write: Write, props: str, toml: str | None = None) -> str:
+    """The error of a command using primary->backup (problems are raised when used)."""
+    settings = write(props, toml)
+    with pytest.raises(ConfigError) as info:
+        settings.flow("primary", "backup")
+        for alias in settings.clusters:
+            settings.cluster(alias).require_usable()
+    assert info.value.exit_code == EXIT_USAGE
+    return str(info.value)
+
+
 # --- the kafka-lab example --------------------------------------------------------------------
 
 
@@ -122,9 +133,11 @@ def test_missing_flow_defaults_to_disabled(write: Write) -> None:
         settings.flow("primary", "backup")
 
 
-def test_flow_enabled_is_not_inherited_from_top_level(write: Write) -> None:
+def test_flow_enabled_is_inherited_from_top_level(write: Write) -> None:
+    # MM2 passes a top-level "enabled" to every flow's connectors (issue 18 item 6).
     settings = write(BASE + "enabled = true\n")
-    assert not settings.flows[("primary", "backup")].enabled
+    assert settings.flows[("primary", "backup")].enabled
+    assert settings.flows[("backup", "primary")].enabled
 
 
 def test_flow_unknown_alias_and_same_cluster(write: Write) -> None:
@@ -153,7 +166,7 @@ def test_flow_level_overrides_top_level(write: Write) -> None:
         "primary->backup.sync.group.offsets.enabled = false\n"
         "backup->primary.emit.checkpoints.interval.seconds = 5\n"
         "offset-syncs.topic.location = target\n"
-        "backup->primary.offset-syncs.topic.location = Source\n"
+        "backup->primary.offset-syncs.topic.location = source\n"
         "replication.policy.separator = _\n"
         "backup->primary.groups = app-.*\n"
     )
@@ -204,14 +217,16 @@ def test_missing_clusters_key(write: Write) -> None:
 
 
 def test_missing_bootstrap_servers_names_key_and_file(write: Write) -> None:
-    message = error_of(write, "clusters = primary, backup\nprimary.bootstrap.servers = p:1\n")
+    message = use_error_of(write, "clusters = primary, backup\nprimary.bootstrap.servers = p:1\n")
     assert "backup.bootstrap.servers is missing" in message
     assert "mm2.properties" in message
 
 
-def test_top_level_bootstrap_servers_does_not_count(write: Write) -> None:
-    message = error_of(write, "clusters = a\nbootstrap.servers = x:1\n")
-    assert "a.bootstrap.servers is missing" in message
+def test_top_level_bootstrap_servers_is_inherited_like_mm2(write: Write) -> None:
+    # MirrorMakerConfig.clusterProps gives every cluster the top-level bootstrap.servers.
+    settings = write("clusters = a\nbootstrap.servers = x:1\n")
+    assert settings.cluster("a").bootstrap_servers == "x:1"
+    assert any("top-level bootstrap.servers" in n for n in settings.cluster("a").notes)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +239,7 @@ def test_top_level_bootstrap_servers_does_not_count(write: Write) -> None:
     ],
 )
 def test_bad_boolean_names_key_and_line(write: Write, line: str, key: str) -> None:
-    message = error_of(write, BASE + "# comment\n" + line + "\n")
+    message = use_error_of(write, BASE + "# comment\n" + line + "\n")
     assert "mm2.properties:5: " in message
     assert key in message and "not a boolean" in message
 
@@ -239,7 +254,7 @@ def test_bad_boolean_names_key_and_line(write: Write, line: str, key: str) -> No
     ],
 )
 def test_bad_integer_names_key_and_line(write: Write, line: str) -> None:
-    message = error_of(write, BASE + line + "\n")
+    message = use_error_of(write, BASE + line + "\n")
     assert "mm2.properties:4: " in message
     assert line.split("=")[0].strip() in message and "not an integer" in message
 
@@ -263,18 +278,13 @@ def test_booleans_and_integers_are_parsed_like_configdef(write: Write) -> None:
     ],
 )
 def test_invalid_regex_names_key_and_line(write: Write, line: str, key: str) -> None:
-    message = error_of(write, BASE + line + "\n")
+    message = use_error_of(write, BASE + line + "\n")
     assert f"mm2.properties:4: {key}: invalid regex" in message
 
 
 def test_invalid_offset_syncs_location(write: Write) -> None:
-    message = error_of(write, BASE + "primary->backup.offset-syncs.topic.location = remote\n")
+    message = use_error_of(write, BASE + "primary->backup.offset-syncs.topic.location = remote\n")
     assert "mm2.properties:4" in message and "must be 'source' or 'target'" in message
-
-
-def test_empty_separator_is_an_error(write: Write) -> None:
-    message = error_of(write, BASE + "replication.policy.separator =\n")
-    assert "mm2.properties:4: replication.policy.separator must not be empty" in message
 
 
 def test_policy_settings(write: Write) -> None:
@@ -366,12 +376,13 @@ def test_empty_topics_list_matches_nothing(write: Write) -> None:
     )
 
 
-def test_legacy_blacklist_is_used_when_exclude_is_absent(write: Write) -> None:
+def test_legacy_blacklist_is_used_when_exclude_is_absent_before_4_0(write: Write) -> None:
     props = BASE + "primary->backup.enabled = true\ngroups.blacklist = legacy-.*\n"
-    flow = write(props).flow("primary", "backup")
+    toml = '[mm2]\nversion = "3.7.1"\n'
+    flow = write(props, toml).flow("primary", "backup")
     assert flow.groups_exclude == ("legacy-.*",)
     props += "primary->backup.groups.exclude = new-.*\n"
-    assert write(props).flow("primary", "backup").groups_exclude == ("new-.*",)
+    assert write(props, toml).flow("primary", "backup").groups_exclude == ("new-.*",)
 
 
 # --- client mapping ---------------------------------------------------------------------------
@@ -453,7 +464,7 @@ def test_kerberos_keytab_mapping(write: Write) -> None:
 
 def test_malformed_jaas_config_names_key_and_line(write: Write) -> None:
     props = BASE + f'primary.sasl.jaas.config = {PLAIN} required password="{CANARY}"\n'
-    message = error_of(write, props)
+    message = use_error_of(write, props)
     assert "mm2.properties:4: primary.sasl.jaas.config:" in message
     assert "must end with ';'" in message
     assert CANARY not in message
@@ -653,12 +664,23 @@ def test_secrets_never_in_errors(write: Write, tmp_path: Path) -> None:
         (SECRET_PROPS, SECRET_TOML + f'[clusters.dr.client]\n"sasl.password" = "{CANARY}"\n'),
     ]
     for props, toml in broken:
-        calls.append(functools.partial(write, props, toml))
+        calls.append(functools.partial(use_error_of_raising, write, props, toml))
     for call in calls:
         with pytest.raises(ConfigError) as info:
             call()
         assert CANARY not in str(info.value)
         assert CANARY not in repr(info.value)
+
+
+def use_error_of_raising(write: Write, props: str, toml: str) -> None:
+    """Load, then use every flow and cluster: a deferred problem raises as it would in use."""
+    settings = write(props, toml)
+    for source, target in settings.flows:
+        settings.flows[(source, target)].require_valid()
+    for cluster in settings.clusters.values():
+        cluster.require_usable()
+        cluster.consumer_client_config()
+        cluster.admin_client_config()
 
 
 def test_redact_and_is_secret_key() -> None:
