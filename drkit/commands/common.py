@@ -11,16 +11,33 @@ from typing import Any, TypeVar
 import click
 
 from drkit.config import Settings, load_settings
+from drkit.config.loader import parse_topic_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_TOPIC_NAMES = "drkit.topic_names"
+
+
 def settings_from(ctx: click.Context, mm2_config: Path | None) -> Settings:
     obj = ctx.find_root().obj or {}
-    return load_settings(obj.get("config_path"), mm2_config=mm2_config)
+    names = parse_topic_names(ctx.meta.get(_TOPIC_NAMES, ()))
+    return load_settings(obj.get("config_path"), mm2_config=mm2_config,
+                         topic_overrides=names or None)
+
+
+def _remember_topic_names(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+    ctx.meta[_TOPIC_NAMES] = tuple(value or ())
 
 
 def mm2_config_option(f: F) -> F:
+    """``--mm2-config`` and, for custom replication policies, ``--topic-name KEY=NAME``."""
+    f = click.option(
+        "--topic-name", multiple=True, metavar="KEY=NAME", expose_value=False,
+        callback=_remember_topic_names,
+        help="Internal topic name for a custom replication.policy.class, as in drkit.toml's "
+             "[mm2.topics]: heartbeats=NAME, checkpoints.<alias>=NAME, "
+             "offset-syncs.<alias>=NAME (repeatable; wins over drkit.toml).")(f)
     return click.option("--mm2-config", type=click.Path(path_type=Path, dir_okay=False),
                         default=None, help="MM2 properties file (instead of drkit.toml's).")(f)
 

@@ -308,3 +308,27 @@ def test_parse_topic_names() -> None:
         "checkpoints.a": "x.y", "heartbeats": "hb"}
     with pytest.raises(ConfigError, match="KEY=NAME"):
         parse_topic_names(["checkpoints.a"])
+
+
+def test_topic_name_option_reaches_the_settings(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from drkit.commands.common import mm2_config_option, settings_from
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    (tmp_path / "mm2.properties").write_text(CUSTOM)
+
+    @click.command()
+    @mm2_config_option
+    @click.pass_context
+    def show(ctx: click.Context, mm2_config: Path | None) -> None:
+        click.echo(settings_from(ctx, mm2_config).flow("primary", "backup").checkpoints_topic())
+
+    result = CliRunner().invoke(show, ["--mm2-config", "mm2.properties",
+                                       "--topic-name", "checkpoints.primary=cp.x",
+                                       "--topic-name", "heartbeats=hb"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "cp.x"

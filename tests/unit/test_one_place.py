@@ -111,8 +111,8 @@ def test_one_rule_decides_whether_a_group_is_active(state: str | None, members: 
 def test_plan_options_are_listed_once() -> None:
     params = {p.name for p in plan_cmd.params}
     assert set(PLAN_ARG_KEYS) <= params
-    assert set(params) - set(PLAN_ARG_KEYS) == {"source", "target", "mm2_config", "detail",
-                                                "output"}
+    assert set(params) - set(PLAN_ARG_KEYS) == {"source", "target", "mm2_config", "topic_name",
+                                                "detail", "output"}
     args = plan_args({"group_regex": "g.*", "detail": True, "source": "x"})
     assert list(args) == list(PLAN_ARG_KEYS) and args["group_regex"] == "g.*"
     options, limits = options_from_args(args)
