@@ -38,7 +38,8 @@ def secrets_of(settings: Settings) -> list[str]:
     out = []
     for cluster in settings.clusters.values():
         out += [v for k, v in cluster.client_config.items() if is_secret_key(k) and v]
-    return out
+    # Role configs (<alias>.consumer.*, <alias>.admin.*) may hold secrets of their own.
+    return list(dict.fromkeys([*out, *settings.secret_values()]))
 
 
 def search_dirs(settings: Settings) -> list[Path]:
