@@ -58,7 +58,7 @@ class KafkaAdmin:
     @classmethod
     def connect(cls, settings: Settings, alias: str, timeout_s: float = 15.0) -> KafkaAdmin:
         """The cluster called ``alias`` in ``settings``, with its librdkafka client config."""
-        return cls(alias, settings.cluster(alias).usable_client_config(), timeout_s)
+        return cls(alias, settings.cluster(alias).admin_client_config(), timeout_s)
 
     @property
     def where(self) -> str:

@@ -40,7 +40,7 @@ class MirrorTopics:
     @classmethod
     def for_flow(cls, settings: Settings, flow: Flow) -> MirrorTopics:
         """The standby side of ``flow``: its target cluster, where MM2 writes checkpoints."""
-        return cls(flow.target, settings.cluster(flow.target).usable_client_config(),
+        return cls(flow.target, settings.cluster(flow.target).consumer_client_config(),
                    flow.policy(), flow.source)
 
     @property

@@ -164,7 +164,7 @@ def _offset_syncs(settings: Settings, flow: Flow, policy: ReplicationPolicy, tim
     if where == flow.source and not source_up:
         return None, f"unavailable: {topic} lives on {where}, which is unreachable"
     try:
-        on = MirrorTopics(where, settings.cluster(where).usable_client_config(), policy,
+        on = MirrorTopics(where, settings.cluster(where).consumer_client_config(), policy,
                           flow.source)
         syncs = on.offset_syncs(topic, timeout_s=timeout_s)
     except ClusterError as exc:
