@@ -6,6 +6,8 @@ Runs ``named`` in the foreground on a loopback port so later DNS flips hit a rea
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import secrets
 import shutil
 import subprocess
@@ -35,6 +37,28 @@ def available() -> bool:
     return named_path() is not None
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a secret into a new file that is 0600 from its first moment, whatever the umask.
+
+    An old file (or a symlink planted in its place) is removed, never followed or reused: the
+    secret goes into a fresh inode (``O_EXCL | O_NOFOLLOW``) that nobody else can have open.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+    except OSError as exc:
+        raise LabError(f"cannot create {path}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        data = text.encode()
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
 def prepare(dns_dir: Path, port: int) -> dict[str, Any]:
     """Write key, zone and named.conf; return what the lab and drkit.toml need to know."""
     if not available():
@@ -42,9 +66,8 @@ def prepare(dns_dir: Path, port: int) -> dict[str, Any]:
     dns_dir.mkdir(parents=True, exist_ok=True)
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
     key_file = dns_dir / "tsig.key"
-    key_file.write_text(
-        f'key "{KEY_NAME}" {{\n\talgorithm hmac-sha256;\n\tsecret "{secret}";\n}};\n')
-    key_file.chmod(0o600)
+    write_private(key_file,
+                  f'key "{KEY_NAME}" {{\n\talgorithm hmac-sha256;\n\tsecret "{secret}";\n}};\n')
     zone_file = dns_dir / "db.example.test"
     zone_file.write_text(
         "$TTL 60\n"

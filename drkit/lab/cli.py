@@ -132,6 +132,8 @@ def down(lab_dir: Path | None, purge: bool) -> None:
     path = _dir(lab_dir)
     the_lab = Lab.open(path)
     stopped = the_lab.down()
+    for warning in the_lab.warnings:
+        click.echo(f"drkit: warning: {warning}", err=True)
     click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
     if purge:
         import shutil
@@ -148,6 +150,8 @@ def stop(lab_dir: Path | None, member: str, kill: bool) -> None:
     """Stop one member: primary, backup, mm2 or bind."""
     the_lab = Lab.open(_dir(lab_dir))
     done = the_lab.stop(member, kill=kill)
+    for warning in the_lab.warnings:
+        click.echo(f"drkit: warning: {warning}", err=True)
     word = ("killed" if kill else "stopped") if done else "was not running"
     click.echo(f"{member}: {word}")
 
@@ -224,6 +228,8 @@ def demo(lab_dir: Path | None, keep: bool) -> None:
                        f"drkit lab down --dir {path}")
         else:
             stopped = the_lab.down()
+            for warning in the_lab.warnings:
+                click.echo(f"drkit: warning: {warning}", err=True)
             click.echo(f"\nlab stopped ({', '.join(stopped)}); files kept in {path}")
 
 

@@ -2,7 +2,9 @@
 
 Everything a lab owns lives in one directory (configs, data, logs, ``lab.json`` with pids), so
 ``drkit lab down --dir DIR`` can stop exactly what ``up`` started, and tests can run private labs
-side by side.
+side by side. ``lab.json`` is not trusted to name processes: a pid is signalled only if it is
+owned by the current user and runs the command line this lab directory's member would run
+(:meth:`LabState.expected`); any other is left alone and reported (:attr:`Lab.warnings`).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class LabState:
     ports: dict[str, dict[str, int]]
     cluster_ids: dict[str, str]
     mm2: dict[str, Any]
-    pids: dict[str, dict[str, int]] = field(default_factory=dict)
+    pids: dict[str, dict[str, Any]] = field(default_factory=dict)
     dns: dict[str, Any] | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -95,15 +97,45 @@ class LabState:
         except (OSError, ValueError) as exc:
             raise LabError(f"{path}: unreadable lab state ({exc}); remove {lab_dir} and "
                            "start a new lab") from exc
-        return cls(**raw)
+        if not isinstance(raw, dict):
+            raise LabError(f"{path}: unreadable lab state (not a JSON object); remove "
+                           f"{lab_dir} and start a new lab")
+        # The directory is the one we were asked to open, whatever the file says: which
+        # processes belong to the lab is judged by this directory's config files.
+        raw["dir"] = str(lab_dir.absolute())
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise LabError(f"{path}: unreadable lab state ({exc}); remove {lab_dir} and "
+                           "start a new lab") from None
 
     def record(self, member: str) -> procs.ProcessRecord | None:
         raw = self.pids.get(member)
         return procs.ProcessRecord.from_dict(raw) if raw else None
 
+    def expected(self, member: str) -> procs.Expected:
+        """The command line the lab runs for ``member``, from this directory (not lab.json)."""
+        lab_dir = self.path
+        if member in BROKERS:
+            return procs.Expected("java", ("kafka.Kafka",
+                                           str(lab_dir / member / "server.properties")))
+        if member == "mm2":
+            return procs.Expected("java", ("org.apache.kafka.connect.mirror.MirrorMaker",
+                                           str(lab_dir / "mm2.properties")))
+        return procs.Expected("named", ("-c", str(lab_dir / "dns" / "named.conf")))
+
+    def foreign(self, member: str) -> str | None:
+        """A one-line reason to leave ``member``'s recorded pid alone, or None."""
+        rec = self.record(member)
+        why = procs.foreign(rec, self.expected(member)) if rec is not None else None
+        if rec is None or why is None:
+            return None
+        return (f"{member}: left pid {rec.pid} alone: {why}, so {self.path / STATE_FILE} does "
+                "not describe a process this lab started")
+
     def running(self, member: str) -> bool:
         rec = self.record(member)
-        return rec is not None and procs.is_running(rec)
+        return rec is not None and procs.is_running(rec) and self.foreign(member) is None
 
 
 class Lab:
@@ -112,6 +144,8 @@ class Lab:
     def __init__(self, state: LabState, progress: Progress | None = None) -> None:
         self.state = state
         self.progress = progress or (lambda _msg: None)
+        #: One line per recorded pid that was left alone because it is not the lab's.
+        self.warnings: list[str] = []
 
     @property
     def dir(self) -> Path:
@@ -277,9 +311,20 @@ class Lab:
             return topic, topic
         return topic, f"{source}{opts.separator}{topic}"
 
+    def _ours(self, member: str) -> procs.ProcessRecord | None:
+        """The member's record if its pid may be signalled; a foreign pid adds a warning."""
+        rec = self.state.record(member)
+        if rec is None:
+            return None
+        why = self.state.foreign(member)
+        if why is not None:
+            self.warnings.append(why)
+            return None
+        return rec
+
     def stop(self, member: str, *, kill: bool = False) -> bool:
         self._check_member(member)
-        rec = self.state.record(member)
+        rec = self._ours(member)
         if rec is None:
             return False
         done = procs.kill(rec) if kill else procs.stop(rec)
@@ -313,7 +358,7 @@ class Lab:
         """Stop what this lab started, MM2 first so it does not log errors about brokers."""
         stopped = []
         for member in ("mm2", "bind", "backup", "primary"):
-            rec = self.state.record(member)
+            rec = self._ours(member)
             if rec is not None and procs.stop(rec):
                 stopped.append(member)
         return stopped
@@ -324,7 +369,7 @@ class Lab:
             if member == "bind" and not self.state.dns:
                 continue
             rec = self.state.record(member)
-            running = rec is not None and procs.is_running(rec)
+            running = self.state.running(member)
             row: dict[str, Any] = {
                 "member": member, "state": "running" if running else "stopped",
                 "pid": rec.pid if rec and running else None,
@@ -355,8 +400,8 @@ class Lab:
         return out
 
     def peak_rss_mib(self) -> int:
-        return round(sum(procs.rss_kib(r) for m in MEMBERS if (r := self.state.record(m)))
-                     / 1024)
+        return round(sum(procs.rss_kib(r) for m in MEMBERS
+                         if (r := self.state.record(m)) and self.state.running(m)) / 1024)
 
 
 def _tail(path: Path, lines: int = 1) -> str:
