@@ -30,7 +30,7 @@ def approval_method(yes: bool) -> str | None:
 @click.command("failover")
 @plan_options(required=False)
 @click.option("--runbook", default="failover", show_default=True, metavar="NAME|FILE",
-              help="Runbook to run (your runbook_dir and ./runbooks win over the shipped one).")
+              help="Runbook name (runbook_dir in drkit.toml, then the shipped ones) or file.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish an interrupted run.")
 @click.option("--planned", is_flag=True, help="A planned switchover (steps with when = planned).")
 @click.option("--force-unlock", is_flag=True, help="Take over a lock left by a dead run.")
@@ -54,8 +54,9 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
         if kw["source"] or kw["target"]:
             raise UsageError("--resume takes the clusters from the run's journal; "
                              "leave out --from/--to")
+        given = ctx.get_parameter_source("runbook") is click.core.ParameterSource.COMMANDLINE
         run = session.resume(resume_id, approve=approval_method(yes), interactive=interactive,
-                             force_unlock=force_unlock)
+                             force_unlock=force_unlock, runbook_arg=runbook if given else None)
     else:
         if not kw["source"] or not kw["target"]:
             raise UsageError("say which way to fail over: --from CLUSTER --to CLUSTER "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from drkit.config import Settings, is_secret_key
-from drkit.errors import ConfigError
+from drkit.errors import ConfigError, UnsafeError
 from drkit.runbook.audit import AuditLog
 from drkit.runbook.engine import Prompt, RunContext, now_iso, run_steps
 from drkit.runbook.lock import RunLock
@@ -43,8 +43,11 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 def search_dirs(settings: Settings) -> list[Path]:
+    """Where a runbook *name* is looked up: ``runbook_dir`` from drkit.toml, then the packaged
+    runbooks. Never the current directory: a ``runbooks/`` there may belong to anyone, and its
+    ``exec`` steps would run with drkit's credentials (another file needs ``--runbook FILE``)."""
     dirs = [settings.runbook_dir] if settings.runbook_dir else []
-    return [*dirs, Path.cwd() / "runbooks", packaged_runbook_dir()]
+    return [*dirs, packaged_runbook_dir()]
 
 
 def load_checked(settings: Settings, name_or_path: str) -> Runbook:
@@ -93,16 +96,12 @@ class Session:
         return self._go(run, runbook, lock, approve, interactive)
 
     def resume(self, run_id: str, *, approve: str | None, interactive: bool,
-               force_unlock: bool = False) -> RunState:
+               force_unlock: bool = False, runbook_arg: str | None = None) -> RunState:
         run = self.journal.load(run_id)
         if run.status == "succeeded":
             self.say(f"run {run_id} already succeeded; nothing to do")
             return run
-        runbook = validate(load_runbook(Path(run.runbook_path)), schemas())
-        if runbook.digest != run.runbook_digest:
-            raise ConfigError(f"{run.runbook_path} changed since run {run_id} started "
-                              f"(digest {runbook.digest[:12]} ≠ {run.runbook_digest[:12]}); "
-                              "restore it, or start a new run")
+        runbook = self.runbook_for_resume(run, runbook_arg)
         who, _host = who_am_i()
         lock = RunLock(self.settings.state_dir, f"{run.source}->{run.target}", run.run_id,
                        who, os.getpid())
@@ -111,6 +110,31 @@ class Session:
         run.pid = os.getpid()
         self.audit.append(run.run_id, "run-resumed", who=who, forced_unlock=bool(forced))
         return self._go(run, runbook, lock, approve, interactive)
+
+    def runbook_for_resume(self, run: RunState, runbook_arg: str | None = None) -> Runbook:
+        """The run's runbook, found again where runbooks come from (``runbook_arg``, i.e.
+        ``--runbook`` given again, else the run's runbook name in :func:`search_dirs`) and
+        checked against the journal's digest. ``runbook_path`` in the journal is never opened:
+        whoever can edit the journal could point it at a file whose ``exec`` steps then run."""
+        hint = (f"resume with `drkit failover --resume {run.run_id} --runbook FILE` naming the "
+                "runbook file the run started with, or start a new run")
+        if runbook_arg is None:
+            name = run.runbook
+            if (not name or "/" in name or "\\" in name or "\0" in name
+                    or name.endswith(".toml") or name in (".", "..")):
+                raise UnsafeError(f"run {run.run_id}: the journal's runbook name {name!r} is "
+                                  f"not a runbook name; {hint}")
+        try:
+            runbook = load_checked(self.settings, runbook_arg or run.runbook)
+        except ConfigError as exc:
+            raise ConfigError(f"run {run.run_id} started with runbook {run.runbook!r} "
+                              f"({run.runbook_path!r}): {exc}; {hint}") from None
+        if runbook.digest != run.runbook_digest:
+            raise UnsafeError(
+                f"run {run.run_id}: runbook {runbook.path} (sha256 {runbook.digest[:12]}) is not "
+                f"the one the run started with ({run.runbook_path!r}, sha256 "
+                f"{run.runbook_digest[:12]!r}); restore that file, or {hint}")
+        return runbook
 
     def _go(self, run: RunState, runbook: Runbook, lock: RunLock, approve: str | None,
             interactive: bool) -> RunState:

@@ -118,6 +118,8 @@ class FieldSpec:
     required: bool = False
     choices: tuple[Any, ...] | None = None
     default: Any = None
+    #: Extra check of a well-typed value: returns what is wrong with it, or None.
+    check: Callable[[Any], str | None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -277,6 +279,9 @@ def _check_value(value: Any, spec: FieldSpec, where: str) -> Any:
     for item in value if isinstance(value, list) else [value]:
         if spec.choices is not None and item not in spec.choices:
             raise ConfigError(f"{where}: {_describe(item)} is not one of {_choices(spec.choices)}")
+    problem = spec.check(value) if spec.check is not None else None
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     return float(value) if spec.type == "float" else value
 
 
