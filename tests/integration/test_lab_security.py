@@ -49,15 +49,16 @@ def _record(proc: subprocess.Popen[bytes], argv: list[str] | None = None) -> pro
 
 
 def _lookalike(lab_dir: Path, member: str = "primary") -> list[str]:
-    """An argv that looks exactly like the lab's broker in ``lab_dir`` (a shell waiting 60 s)."""
-    return ["java", "-c", "sleep 60; :", "-Ddrkit.lab", "kafka.Kafka",
+    """An argv that looks exactly like the lab's broker in ``lab_dir``: a shell waiting up to
+    60 s in the ``read`` builtin (no child process) on a pipe nobody writes."""
+    return ["java", "-c", "read -t 60 _; :", "-Ddrkit.lab", "kafka.Kafka",
             str(lab_dir / member / "server.properties")]
 
 
 def _start_lookalike(lab_dir: Path, **kw: Any) -> subprocess.Popen[bytes]:
     argv = _lookalike(lab_dir)
     proc = subprocess.Popen(["bash", "-c", 'exec -a java bash "$@"', "bash", *argv[1:]],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd="/", **kw)
     wait_until(lambda: procs.cmdline(proc.pid) == argv, 10, "the look-alike to start")
     return proc
@@ -65,6 +66,7 @@ def _start_lookalike(lab_dir: Path, **kw: Any) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def victims() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test started (none has children); killed afterwards."""
     started: list[subprocess.Popen[bytes]] = []
     try:
         yield started
@@ -72,6 +74,8 @@ def victims() -> Iterator[list[subprocess.Popen[bytes]]]:
         for proc in started:
             proc.kill()
             proc.wait()
+            if proc.stdin:
+                proc.stdin.close()
 
 
 def _down(lab_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -141,12 +145,13 @@ def other_user() -> Iterator[pwd.struct_passwd]:
     try:
         yield pwd.getpwnam(name)
     finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+        gone = subprocess.run(["userdel", name], check=False, capture_output=True, text=True)
+        assert gone.returncode == 0, f"userdel {name}: {gone.stderr.strip()}"
 
 
 def test_down_leaves_another_users_process_alone_even_if_it_looks_like_the_lab(
-        tmp_path: Path, victims: list[subprocess.Popen[bytes]],
-        other_user: pwd.struct_passwd) -> None:
+        tmp_path: Path, other_user: pwd.struct_passwd,
+        victims: list[subprocess.Popen[bytes]]) -> None:
     lab_dir = tmp_path / "lab"
     # Same command line, byte for byte, as the lab's own broker; only the owner differs.
     proc = _start_lookalike(lab_dir, user=other_user.pw_uid, group=other_user.pw_gid,
