@@ -17,6 +17,7 @@ The hardening still to come (owner and mode checks of ``state_dir`` itself) belo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets as _random
 from datetime import UTC, datetime
@@ -144,3 +145,37 @@ def write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def read_or_create_key(path: Path, nbytes: int = 32) -> bytes:
+    """The secret key in ``path``, created (``nbytes`` random bytes, hex) if it does not exist.
+
+    Created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` and mode 0600 from its first moment, read with
+    ``O_NOFOLLOW``. Raises PermissionError if the file is not owned by this user or is readable
+    or writable by anyone else (a key others can read lets them forge what it protects), and
+    ValueError if it does not hold a hex key; OSError otherwise.
+    """
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+        except FileNotFoundError:
+            ensure_dir(path.parent)
+            # FileExistsError: a concurrent drkit created it meanwhile; read that one.
+            with contextlib.suppress(FileExistsError):
+                create_exclusive(path, _random.token_hex(nbytes).encode() + b"\n")
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+                raise PermissionError(
+                    f"{path} must be owned by uid {os.geteuid()} and mode 0600 "
+                    f"(it is uid {st.st_uid}, mode {st.st_mode & 0o777:04o})")
+            text = fh.read().decode("ascii", errors="replace").strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) < 16:
+            raise ValueError(f"{path} does not hold a key (expected hex, at least 16 bytes)")
+        return key
+    raise OSError(f"{path} vanished while it was being created")

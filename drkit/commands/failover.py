@@ -32,6 +32,8 @@ def approval_method(yes: bool) -> str | None:
 @click.option("--runbook", default="failover", show_default=True, metavar="NAME|FILE",
               help="Runbook name (runbook_dir in drkit.toml, then the shipped ones) or file.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish an interrupted run.")
+@click.option("--trust-journal", is_flag=True,
+              help="With --resume: accept a journal written before journals were signed.")
 @click.option("--planned", is_flag=True, help="A planned switchover (steps with when = planned).")
 @click.option("--force-unlock", is_flag=True, help="Take over a lock left by a dead run.")
 @click.option("--yes", "-y", is_flag=True, envvar="DRKIT_APPROVE",
@@ -39,7 +41,8 @@ def approval_method(yes: bool) -> str | None:
 @output_option("table", "json")
 @click.pass_context
 def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runbook: str,
-                 planned: bool, force_unlock: bool, yes: bool, **kw: Any) -> None:
+                 planned: bool, force_unlock: bool, yes: bool, trust_journal: bool,
+                 **kw: Any) -> None:
     """Fail consumers over to the standby with the failover runbook.
 
     Steps (runbooks/failover.toml): preflight, neutralise-mm2, translate, approve, commit,
@@ -56,7 +59,8 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
                              "leave out --from/--to")
         given = ctx.get_parameter_source("runbook") is click.core.ParameterSource.COMMANDLINE
         run = session.resume(resume_id, approve=approval_method(yes), interactive=interactive,
-                             force_unlock=force_unlock, runbook_arg=runbook if given else None)
+                             force_unlock=force_unlock, runbook_arg=runbook if given else None,
+                             trust_journal=trust_journal)
     else:
         if not kw["source"] or not kw["target"]:
             raise UsageError("say which way to fail over: --from CLUSTER --to CLUSTER "

@@ -45,7 +45,7 @@ def list_cmd(ctx: click.Context, /, output: str) -> None:
 def show_cmd(ctx: click.Context, /, run_id: str, output: str) -> None:
     """Steps, timings, outputs, plan and who approved, for one run."""
     session = _session(ctx)
-    run = session.journal.load(run_id)
+    run = session.journal.load(run_id, read_only=True)
     if output == "json":
         emit_json({"run": run.to_dict(), "audit": session.audit.read(run_id)})
         return
@@ -60,26 +60,31 @@ def show_cmd(ctx: click.Context, /, run_id: str, output: str) -> None:
 @click.argument("run_id")
 @click.option("--yes", "-y", is_flag=True, envvar="DRKIT_APPROVE", help="Approve without asking.")
 @click.option("--force-unlock", is_flag=True, help="Take over a lock left by a dead run.")
+@click.option("--trust-journal", is_flag=True,
+              help="Accept a journal written before journals were signed.")
 @output_option("table", "json")
 @click.pass_context
 def resume_cmd(ctx: click.Context, /, run_id: str, yes: bool, force_unlock: bool,
-               output: str) -> None:
+               trust_journal: bool, output: str) -> None:
     """Finish an interrupted run (same as `drkit failover --resume RUN_ID`)."""
     run = _session(ctx).resume(run_id, approve=approval_method(yes),
                                interactive=sys.stdin.isatty() and output == "table",
-                               force_unlock=force_unlock)
+                               force_unlock=force_unlock, trust_journal=trust_journal)
     finish(run, output)
 
 
 @runs.command("rollback")
 @click.argument("run_id")
 @click.option("--yes", "-y", is_flag=True, envvar="DRKIT_APPROVE", help="Do not ask.")
+@click.option("--trust-journal", is_flag=True,
+              help="Accept a journal written before journals were signed.")
 @output_option("table", "json")
 @click.pass_context
-def rollback_cmd(ctx: click.Context, /, run_id: str, yes: bool, output: str) -> None:
+def rollback_cmd(ctx: click.Context, /, run_id: str, yes: bool, trust_journal: bool,
+                 output: str) -> None:
     """Restore the standby offsets a run snapshotted before it committed (empty groups only)."""
     session = _session(ctx)
-    run = session.journal.load(run_id)
+    run = session.journal.load(run_id, trust_unsigned=trust_journal)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("no terminal to confirm on: pass --yes to roll back")

@@ -23,6 +23,15 @@ from drkit.statedir import append_line, read_bytes, utc_now
 # shorter ones ("no", "1") would mangle unrelated text; they are still masked where they stand.
 # The final text check uses the same bound so short secrets cannot break a journal's structure.
 MIN_HUNTED = 6
+#: Keys whose string values (and everything below them) are free text: what a person or a
+#: command wrote, where a secret may be echoed. Only these are scrubbed in journals and the log.
+FREE_TEXT = frozenset({
+    "error", "errors", "stdout", "stderr", "summary", "message", "messages", "note", "notes",
+    "reason", "command", "detail", "details", "why", "dns", "problems", "warnings", "output",
+    "source_error", "hint",
+})
+#: Subtrees that are data drkit acts on (the plan, its inputs, offset snapshots): never scrubbed.
+STRUCTURED = frozenset({"plan", "inputs", "stats", "snapshot"})
 
 
 class Redactor:
@@ -38,7 +47,11 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = frozenset(s for s in secrets if isinstance(s, str) and s)
+        known = {s for s in secrets if isinstance(s, str) and s and s != MASK}
+        #: Secrets too short to hunt in free text without mangling it (see MIN_HUNTED): the
+        #: session warns about them once instead; they are still masked under secret keys.
+        self.short = frozenset(s for s in known if len(s) < MIN_HUNTED)
+        self.secrets = frozenset(known - self.short)
 
     def secrets_in(self, data: Any) -> tuple[str, ...]:
         """The known secrets plus those found under secret keys in ``data``, longest first."""
@@ -46,6 +59,38 @@ class Redactor:
         _collect(data, found, under_secret=False)
         found.discard(MASK)
         return tuple(sorted(found, key=lambda s: (-len(s), s)))
+
+    def scrub_free_text(self, value: Any, secrets: tuple[str, ...], free: bool = False) -> Any:
+        """A copy of ``value`` where only free text is scrubbed: strings under a key in
+        :data:`FREE_TEXT` (messages, errors, command output, summaries), at any depth outside the
+        :data:`STRUCTURED` subtrees. Keys are never changed, and names (groups, topics, records,
+        plan fields) never touched: a secret that equals a group's name must not rename the
+        group in the plan a resume commits. A non-empty string under a secret-looking key is
+        masked wherever it stands (it is a secret by its key).
+        """
+        if isinstance(value, Mapping):
+            out: dict[Any, Any] = {}
+            for k, v in value.items():
+                if _masked(k, v):
+                    out[k] = MASK
+                elif k in STRUCTURED and not free:
+                    out[k] = v
+                else:
+                    out[k] = self.scrub_free_text(v, secrets, free or k in FREE_TEXT)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.scrub_free_text(item, secrets, free) for item in value]
+        if free and isinstance(value, str):
+            return self.scrub_text(value, secrets)
+        return value
+
+    @staticmethod
+    def scrub_text(text: str, secrets: tuple[str, ...]) -> str:
+        """``text`` with every secret (at least :data:`MIN_HUNTED` long) replaced by ``***``."""
+        for secret in secrets:
+            if len(secret) >= MIN_HUNTED:
+                text = text.replace(secret, MASK)
+        return text
 
     def scrub(self, value: Any, secrets: tuple[str, ...] | None = None) -> Any:
         """A copy of ``value`` with secret-keyed values masked and secrets cut out of strings."""
@@ -116,25 +161,19 @@ class AuditLog:
     def append(
         self, run_id: str, event: str, who: str | None = None, **details: Any
     ) -> dict[str, Any]:
-        """Record ``event`` for ``run_id``; returns the record as written (secrets scrubbed).
+        """Record ``event`` for ``run_id``; returns the record as written (free text scrubbed).
 
         ``details`` named ``at``, ``run_id`` or ``event`` are dropped: those are the log's own.
         """
         hunted = self._redactor.secrets_in({"who": who, **details})
-        record: dict[str, Any] = {"at": utc_now(), "run_id": run_id, "event": event}
-        record["who"] = self._redactor.scrub(who, hunted)
-        extra = self._redactor.scrub({k: v for k, v in details.items() if k not in record}, hunted)
+        record: dict[str, Any] = {"at": utc_now(), "run_id": run_id, "event": event, "who": who}
+        # Only free text (errors, messages) is scrubbed: names and digests stay exact.
+        extra = self._redactor.scrub_free_text(
+            {k: v for k, v in details.items() if k not in record}, hunted)
         record.update(extra)
-        line = self._redactor.guard_text(
-            json.dumps(record, ensure_ascii=False, default=str), hunted
-        )
-        try:
-            record = json.loads(line)
-        except ValueError:  # a secret collided with the line's structure: keep the event only
-            record = {k: record[k] for k in ("at", "run_id", "event")} | {"details": MASK}
-            line = json.dumps(record, ensure_ascii=False)
+        line = json.dumps(record, ensure_ascii=False, default=str)
         self._append_line(line.encode("utf-8"))
-        return record
+        return json.loads(line)  # type: ignore[no-any-return]
 
     def read(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """The events (of ``run_id``, or all), oldest first; a line that is not a JSON object

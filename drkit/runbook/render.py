@@ -41,7 +41,7 @@ def runs_table(runs: list[RunSummary | DamagedRun]) -> str:
     rows: list[list[Any]] = []
     for r in runs:
         if isinstance(r, DamagedRun):
-            rows.append([clip(r.run_id, 44), "-", "DAMAGED", "-", clip(r.error, 30)])
+            rows.append([clip(r.run_id, 44), "-", r.status.upper(), "-", clip(r.error, 30)])
             continue
         rows.append([clip(r.run_id, 44), f"{r.source}→{r.target}", r.status,
                      f"{r.steps_done}/{r.steps_total}", clip(r.current_step or "", 30)])

@@ -96,8 +96,9 @@ class Session:
         return self._go(run, runbook, lock, approve, interactive)
 
     def resume(self, run_id: str, *, approve: str | None, interactive: bool,
-               force_unlock: bool = False, runbook_arg: str | None = None) -> RunState:
-        run = self.journal.load(run_id)
+               force_unlock: bool = False, runbook_arg: str | None = None,
+               trust_journal: bool = False) -> RunState:
+        run = self.journal.load(run_id, trust_unsigned=trust_journal)
         if run.status == "succeeded":
             self.say(f"run {run_id} already succeeded; nothing to do")
             return run

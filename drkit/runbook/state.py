@@ -9,7 +9,10 @@ which offsets were committed and which DNS values were changed.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 import re
 import secrets as _random
 from collections.abc import Iterable
@@ -18,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from drkit.errors import StateError
+from drkit.errors import StateError, UnsafeError
 from drkit.runbook.audit import Redactor
 from drkit.runbook.checks import (
     Check,
@@ -39,6 +42,7 @@ from drkit.statedir import (
     file_identity,
     format_time,
     read_bytes,
+    read_or_create_key,
     utc_now,
 )
 
@@ -53,11 +57,11 @@ _ID_PART = re.compile(r"[^A-Za-z0-9._-]+")
 _DAMAGED_ADVICE = (
     "it was left untouched; fix or move it away; drkit never overwrites a damaged journal"
 )
-# Identity and bookkeeping fields are machine-made and must survive byte for byte (a resume
-# matches steps by id); secrets are scrubbed from every other, free-form field.
-_FIXED_RUN = frozenset({"run_id", "kind", "runbook_digest", "pid", "created_at", "updated_at",
-                        "status", "steps", "format"})
-_FIXED_STEP = frozenset({"id", "uses", "status", "started_at", "ended_at", "attempts"})
+#: The journal's integrity key, in ``state_dir`` (0600, owner only; see :class:`Journal`).
+KEY_FILE = "journal.key"
+_MAC_PREFIX = "hmac-sha256:"
+_MAC_CONTEXT = b"drkit run journal v1\0"
+Integrity = Literal["signed", "unsigned", "tampered"]
 
 
 def new_run_id(kind: str, source: str, target: str, now: datetime | None = None) -> str:
@@ -191,16 +195,19 @@ class RunSummary:
     steps_done: int
     current_step: str | None
     path: str
+    #: "signed" (its MAC verifies) or "unsigned" (written before journals were signed).
+    integrity: str = "signed"
 
     @classmethod
-    def of(cls, run: RunState, path: Path) -> RunSummary:
+    def of(cls, run: RunState, path: Path, integrity: str = "signed") -> RunSummary:
         """Summarise ``run``; ``current_step`` is where a resume would re-enter, if anywhere."""
         done = sum(s.status in ("succeeded", "skipped") for s in run.steps)
         current = next(
             (s.id for s in run.steps if s.status in ("running", "failed", "interrupted")), None
         )
         return cls(run.run_id, run.kind, run.runbook, run.source, run.target, run.who, run.status,
-                   run.created_at, run.updated_at, len(run.steps), done, current, str(path))
+                   run.created_at, run.updated_at, len(run.steps), done, current, str(path),
+                   integrity)
 
     def to_dict(self) -> dict[str, Any]:
         """For ``--output json``."""
@@ -209,7 +216,8 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class DamagedRun:
-    """A journal in ``runs/`` that cannot be read: listed with its error, never hidden."""
+    """A journal in ``runs/`` that cannot be read or trusted: listed with its error, never
+    hidden. ``status`` is "damaged" (unreadable) or "tampered" (its MAC does not verify)."""
 
     run_id: str
     path: str
@@ -225,15 +233,26 @@ class DamagedRun:
 class Journal:
     """Reads and writes run journals under ``state_dir/runs``.
 
-    ``secrets`` are strings (passwords from the config) that must never reach disk; they, and any
-    value under a secret-looking key (see :func:`drkit.config.redaction.is_secret_key`), are
-    replaced by ``***`` before each write.
+    Integrity: each journal carries ``mac``, an HMAC-SHA256 over its canonical JSON content
+    (sorted keys, no whitespace, without ``mac``) keyed by ``state_dir/journal.key`` (32 random
+    bytes, created 0600 by the first write, refused if anyone but its owner can read it). A
+    journal whose MAC does not verify was changed outside drkit: :meth:`load` refuses it (exit
+    3) and :meth:`list_runs` lists it as "tampered". A journal without ``mac`` (written before
+    journals were signed) can be listed and shown, but resuming or rolling it back needs
+    ``trust_unsigned`` (``--trust-journal``); the next write signs it.
+
+    ``secrets`` are strings (passwords from the config) that must never reach disk: they are cut
+    out of free text (errors, command output, summaries), and any value under a secret-looking
+    key (see :func:`drkit.config.redaction.is_secret_key`) is masked. Structured data (plan,
+    group, topic and record names) is never changed.
     """
 
     def __init__(self, state_dir: Path | str, secrets: Iterable[str] = ()) -> None:
         self.state_dir = Path(state_dir)
         self.runs_dir = self.state_dir / "runs"
+        self.key_path = self.state_dir / KEY_FILE
         self._redactor = Redactor(secrets)
+        self._key: bytes | None = None
         # file_identity() of each journal this object wrote last: while the file still matches,
         # nobody changed it and save() can skip re-reading it.
         self._written: dict[str, tuple[int, ...]] = {}
@@ -265,8 +284,11 @@ class Journal:
         atomic_write(path, payload)
         self._written[run.run_id] = file_identity(path)
 
-    def load(self, run_id: str) -> RunState:
-        """Read and validate a journal; a StateError says what is wrong and that it was kept."""
+    def load(self, run_id: str, *, trust_unsigned: bool = False,
+             read_only: bool = False) -> RunState:
+        """Read, validate and verify a journal; a StateError says what is wrong and that it was
+        kept. A journal whose MAC does not verify is refused (UnsafeError, exit 3); one without
+        a MAC is refused too unless ``trust_unsigned`` or ``read_only`` (showing it)."""
         path = self.path(run_id)
         try:
             raw = read_bytes(path)
@@ -276,9 +298,21 @@ class Journal:
             ) from None
         except OSError as exc:
             raise StateError(f"cannot read run journal {path}: {exc.strerror}") from None
-        run = _read(raw, run_id)
-        if isinstance(run, str):
-            raise StateError(f"run journal {path} is damaged ({run}); {_DAMAGED_ADVICE}")
+        decoded = _decode(raw, run_id)
+        if isinstance(decoded, str):
+            raise StateError(f"run journal {path} is damaged ({decoded}); {_DAMAGED_ADVICE}")
+        run, data, mac = decoded
+        integrity = self._integrity(data, mac)
+        if integrity == "tampered":
+            raise UnsafeError(
+                f"run {run_id}: its journal {path} was changed outside drkit (its integrity MAC "
+                f"does not verify with {self.key_path}); refusing to use it, nothing was done and "
+                "the file was left as it is: start a new run, which plans afresh")
+        if integrity == "unsigned" and not (trust_unsigned or read_only):
+            raise UnsafeError(
+                f"run {run_id}: its journal {path} has no integrity MAC (written by a drkit from "
+                "before journals were signed), so drkit cannot tell whether it was changed; "
+                "check it with `drkit runs show`, then add --trust-journal, or start a new run")
         return run
 
     def list_runs(self) -> list[RunSummary | DamagedRun]:
@@ -289,36 +323,74 @@ class Journal:
             if path.name.startswith("."):
                 continue
             try:
-                run = _read(read_bytes(path), path.stem)
+                decoded = _decode(read_bytes(path), path.stem)
             except OSError as exc:
-                run = f"cannot read it: {exc.strerror}"
-            if isinstance(run, str):
-                mtime = datetime.fromtimestamp(path.lstat().st_mtime, UTC)
-                entries.append(DamagedRun(path.stem, str(path), run, format_time(mtime)))
+                decoded = f"cannot read it: {exc.strerror}"
+            mtime = format_time(datetime.fromtimestamp(path.lstat().st_mtime, UTC))
+            if isinstance(decoded, str):
+                entries.append(DamagedRun(path.stem, str(path), decoded, mtime))
+                continue
+            run, data, mac = decoded
+            integrity = self._integrity(data, mac)
+            if integrity == "tampered":
+                entries.append(DamagedRun(path.stem, str(path), "changed outside drkit: its "
+                                          "integrity MAC does not verify", mtime, "tampered"))
             else:
-                entries.append(RunSummary.of(run, path))
+                entries.append(RunSummary.of(run, path, integrity))
         entries.sort(key=_newest_first, reverse=True)
         return entries
 
     def _serialise(self, run: RunState) -> bytes:
-        """JSON with secrets scrubbed from every free-form field, checked to read back."""
+        """JSON with secrets scrubbed from free text only, signed, checked to read back."""
         data = run.to_dict()
         hunted = self._redactor.secrets_in(data)
-        scrub = self._redactor.scrub
-        clean = {k: v if k in _FIXED_RUN else scrub(v, hunted) for k, v in data.items()}
-        clean["steps"] = [
-            {k: v if k in _FIXED_STEP else scrub(v, hunted) for k, v in step.items()}
-            for step in data["steps"]
-        ]
+        clean = self._redactor.scrub_free_text(data, hunted)
         try:
+            clean["mac"] = self.mac_of(clean, create_key=True)
             text = json.dumps(clean, indent=2, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise StateError(f"run {run.run_id}: state is not plain JSON data: {exc}") from None
-        text = self._redactor.guard_text(text, hunted)
         problem = _read(text.encode("utf-8"), run.run_id)
         if isinstance(problem, str):  # never write what could not be read back
             raise StateError(f"run {run.run_id}: refusing to write an invalid journal: {problem}")
         return (text + "\n").encode("utf-8")
+
+    def key(self, create: bool = False) -> bytes | None:
+        """The integrity key (created with the first journal when ``create``); None if there
+        is none yet. A key file others can read, or not owned by this user, is refused."""
+        if self._key is None:
+            if not create and not os.path.lexists(self.key_path):
+                return None
+            try:
+                if create:
+                    ensure_dir(self.state_dir)
+                self._key = read_or_create_key(self.key_path)
+            except PermissionError as exc:
+                raise UnsafeError(f"journal key {exc}; it signs the run journals, so only its "
+                                  "owner may read it: `chmod 600` it if it is yours") from None
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StateError(f"cannot use the journal key {self.key_path}: {why}") from None
+        return self._key
+
+    def mac_of(self, data: dict[str, Any], create_key: bool = False) -> str:
+        """The ``mac`` field for a journal holding ``data`` (its ``mac`` key is ignored)."""
+        key = self.key(create=create_key)
+        if key is None:
+            raise StateError(f"no journal key {self.key_path} to check journals with")
+        body = {k: v for k, v in data.items() if k != "mac"}
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                               allow_nan=False).encode("utf-8")
+        digest = hmac.new(key, _MAC_CONTEXT + canonical, hashlib.sha256).hexdigest()
+        return _MAC_PREFIX + digest
+
+    def _integrity(self, data: dict[str, Any], mac: Any) -> Integrity:
+        """Whether a journal's content is what drkit signed, was never signed, or was changed."""
+        if mac is None:
+            return "unsigned"
+        if not isinstance(mac, str) or self.key() is None:
+            return "tampered"  # a MAC, but no key it could have been made with
+        return "signed" if hmac.compare_digest(mac, self.mac_of(data)) else "tampered"
 
     def _refuse_if_damaged(self, path: Path, run_id: str) -> None:
         try:
@@ -338,6 +410,13 @@ class Journal:
 
 def _read(raw: bytes, run_id: str) -> RunState | str:
     """The run in a journal file's bytes, or what is wrong with them (without quoting them)."""
+    decoded = _decode(raw, run_id)
+    return decoded if isinstance(decoded, str) else decoded[0]
+
+
+def _decode(raw: bytes, run_id: str) -> tuple[RunState, dict[str, Any], Any] | str:
+    """The run in a journal file's bytes with its raw data and ``mac`` (None if it has none),
+    or what is wrong with them (without quoting them)."""
     if not raw.strip():
         return "the file is empty; a write was cut short?"
     try:
@@ -350,13 +429,15 @@ def _read(raw: bytes, run_id: str) -> RunState | str:
         if exc.pos >= len(decoded.rstrip()) or exc.msg.startswith("Unterminated string"):
             return f"the JSON ends early at line {exc.lineno} column {exc.colno}; truncated?"
         return f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    mac = data.get("mac") if isinstance(data, dict) else None
     try:
-        run = _parse_run(data)
+        run = _parse_run({k: v for k, v in data.items() if k != "mac"}
+                         if isinstance(data, dict) else data)
     except Invalid as exc:
         return str(exc)
     if run.run_id != run_id:
         return f"the file is named {run_id}.json but holds run {run.run_id}"
-    return run
+    return run, data, mac
 
 
 def _newest_first(entry: RunSummary | DamagedRun) -> tuple[datetime, str]:

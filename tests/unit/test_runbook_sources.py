@@ -16,7 +16,7 @@ from drkit.cli import cli
 from drkit.errors import EXIT_UNSAFE, ConfigError, UnsafeError
 from drkit.runbook.session import Session, load_checked, search_dirs
 from drkit.runbook.spec import packaged_runbook_dir
-from drkit.runbook.state import RunState
+from drkit.runbook.state import Journal, RunState
 from tests.helpers import OFFLINE_MM2, offline_settings
 
 
@@ -105,6 +105,9 @@ def _edit_journal(session: Session, run_id: str, **fields: Any) -> None:
     path = session.journal.path(run_id)
     data = json.loads(path.read_text())
     data.update(fields)
+    # Re-signed with the journal key: these tests check the checks behind the journal's MAC
+    # (an edit without the key is refused earlier, see test_journal_integrity).
+    data["mac"] = session.journal.mac_of(data)
     path.write_text(json.dumps(data))
 
 
@@ -184,6 +187,8 @@ def test_cli_resume_never_runs_the_file_the_journal_points_at(tmp_path: Path) ->
     data.update(status="failed", runbook_path=str(evil),
                 runbook_digest=hashlib.sha256(evil.read_bytes()).hexdigest())
     data["steps"][0]["status"] = "failed"
+    signer = Journal(config.parent / "state")  # re-signed: the checks behind the MAC
+    data["mac"] = signer.mac_of(data)
     journal.write_text(json.dumps(data))
 
     resume = ["--config", str(config), "failover", "--resume", journal.stem]
@@ -194,6 +199,7 @@ def test_cli_resume_never_runs_the_file_the_journal_points_at(tmp_path: Path) ->
 
     # Only the path edited: the runbook found by name (same digest) runs, never the evil file.
     data["runbook_digest"] = legit_digest
+    data["mac"] = signer.mac_of(data)
     journal.write_text(json.dumps(data))
     res = CliRunner().invoke(cli, resume)
     assert res.exit_code == 0, res.output

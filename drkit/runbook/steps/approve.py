@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from drkit.errors import UnsafeError
+from drkit.offsets.plan import OffsetPlan
 from drkit.offsets.render import plan_table
 from drkit.runbook.engine import RunContext, StepFailed, now_iso
 from drkit.runbook.spec import FieldSpec, Runbook, StepSchema, StepSpec
@@ -30,13 +32,40 @@ def runbook_summary(runbook: Runbook) -> str:
     return "\n".join(lines)
 
 
+def approved_plan(ctx: RunContext) -> OffsetPlan:
+    """The stored plan, checked to be exactly the one approved: its digest (computed from the
+    plan itself) must equal the ``plan_digest`` the approve step recorded and the run's last
+    approval. Commit and verify act only on this plan; a mismatch is UnsafeError (exit 3)
+    naming the field that differs (defence in depth behind the journal's MAC)."""
+    plan = the_plan(ctx)
+    actual = plan.digest()
+    approve = ctx.outputs_of("approve")
+    recorded = {
+        "steps[approve].outputs.plan_digest": approve.get("plan_digest"),
+        "approvals[-1].plan_digest":
+            ctx.run.approvals[-1].get("plan_digest") if ctx.run.approvals else None,
+    }
+    for field, digest in recorded.items():
+        if digest != actual:
+            raise UnsafeError(
+                f"run {ctx.run.run_id}: the stored plan (sha256 {actual[:12]}) is not the plan "
+                f"that was approved: {field} is {str(digest)[:12]!r}; the journal was changed "
+                "after approval, nothing was committed: start a new run to re-plan")
+    return plan
+
+
 class ApproveStep:
     schema = StepSchema("approve", {"message": FieldSpec("str")},
                         "Show the plan and wait for approval (--yes / DRKIT_APPROVE automate it).")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        digest = ctx.outputs_of("translate")["digest"]
         plan = the_plan(ctx)
+        digest = plan.digest()  # of the plan itself, not the digest translate wrote next to it
+        if ctx.outputs_of("translate").get("digest") != digest:
+            raise UnsafeError(
+                f"run {ctx.run.run_id}: the stored plan (sha256 {digest[:12]}) does not match "
+                "steps[translate].outputs.digest; the journal was changed after planning: "
+                "start a new run to re-plan")
         if ctx.approve:
             method = ctx.approve
         elif ctx.interactive and ctx.prompt is not None and sys.stdin.isatty():

@@ -16,7 +16,8 @@ from drkit.offsets.apply import commit_offsets
 from drkit.runbook.engine import RunContext, failpoint
 from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
 from drkit.runbook.state import StepState
-from drkit.runbook.steps.common import cluster, offsets_to_json, the_plan
+from drkit.runbook.steps.approve import approved_plan
+from drkit.runbook.steps.common import cluster, offsets_to_json
 
 
 class CommitStep:
@@ -24,10 +25,15 @@ class CommitStep:
                         "Snapshot standby offsets, then commit the plan into empty groups.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        plan = the_plan(ctx)
+        plan = approved_plan(ctx)  # exit 3 before anything is applied if it is not
         commits = dict(plan.commits())
-        target = cluster(ctx, ctx.target)
         out = state.outputs
+        if "plan_digest" in out and out["plan_digest"] != plan.digest():
+            raise UnsafeError(
+                f"run {ctx.run.run_id}: steps[commit].outputs.plan_digest "
+                f"({str(out['plan_digest'])[:12]!r}) is not the approved plan's "
+                f"({plan.digest()[:12]}): the journal was changed; nothing more was committed")
+        target = cluster(ctx, ctx.target)
         if "snapshot" not in out:
             before = target.committed(commits)
             out["snapshot"] = {g: offsets_to_json(before.get(g, {})) for g in sorted(commits)}

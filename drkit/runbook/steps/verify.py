@@ -13,7 +13,8 @@ from typing import Any
 from drkit.runbook.engine import RunContext, StepFailed
 from drkit.runbook.spec import FieldSpec, StepSchema, StepSpec
 from drkit.runbook.state import StepState
-from drkit.runbook.steps.common import cluster, the_plan
+from drkit.runbook.steps.approve import approved_plan
+from drkit.runbook.steps.common import cluster
 
 
 class VerifyStep:
@@ -21,7 +22,7 @@ class VerifyStep:
                         "Check the committed offsets on the standby equal the plan.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
-        plan = the_plan(ctx)
+        plan = approved_plan(ctx)  # the plan's own groups, checked against the approval
         flow = ctx.flow
         settle = spec.with_.get("settle")
         if settle is None:
