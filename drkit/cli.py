@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from drkit import __version__
+from drkit.config.redaction import install_log_filter
 from drkit.errors import EXIT_FAILED, EXIT_USAGE, DrkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +47,8 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     ctx.obj["debug"] = debug
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # Debug logs (botocore's request headers, librdkafka's) must not print credentials.
+    install_log_filter(os.environ)
 
 
 def _register() -> None:

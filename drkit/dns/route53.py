@@ -22,8 +22,10 @@ Config, from drkit.toml's ``[dns.route53]`` table::
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
+import sys
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -203,6 +205,39 @@ def _unescape(name: str) -> str:
 
 
 
+_WARNED: set[str] = set()
+
+
+def cleartext_warning(endpoint_url: str | None) -> str | None:
+    """One line if ``endpoint_url`` sends signed requests unencrypted to another host.
+
+    Over ``http://`` the request (its signature, the session token header and the record
+    values) crosses the network in clear; a loopback endpoint (moto, a local proxy) never
+    leaves the machine, so it stays silent.
+    """
+    if not endpoint_url:
+        return None
+    parts = urlsplit(endpoint_url)
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return None
+    return (f"drkit: warning: [dns.route53] endpoint_url uses http:// to {host or '?'}: "
+            "requests, session token and signatures travel unencrypted; use https://")
+
+
+def _warn_if_cleartext(endpoint_url: str | None) -> None:
+    line = cleartext_warning(endpoint_url)
+    if line and line not in _WARNED:  # once per process, however many providers are built
+        _WARNED.add(line)
+        print(line, file=sys.stderr)
+
+
 def _rrset(rs: RecordSet) -> dict[str, Any]:
     return {"Name": rs.name, "Type": rs.type, "TTL": rs.ttl,
             "ResourceRecords": [{"Value": v} for v in rs.values]}
@@ -251,6 +286,7 @@ class Route53Provider(Provider):
         self.wait_timeout = _number(config, "wait_timeout", 300, zero_ok=True)
         self.poll_interval = _number(config, "poll_interval", 5, zero_ok=False)
         self.endpoint_url = _text(config, "endpoint_url")
+        _warn_if_cleartext(self.endpoint_url)
         profile = _text(config, "profile")
         try:
             session = boto3.Session(profile_name=profile)

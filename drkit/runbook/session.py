@@ -9,14 +9,18 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drkit.config import Settings, is_secret_key
+from drkit.config.providers import ConfigProviders
+from drkit.config.redaction import LOG_FILTER, aws_file_secrets, environment_secrets
+from drkit.dns.rfc2136 import parse_key_file
+from drkit.dns.settings import dns_settings
 from drkit.errors import ConfigError, UnsafeError
-from drkit.runbook.audit import AuditLog
+from drkit.runbook.audit import MIN_HUNTED, AuditLog
 from drkit.runbook.engine import Prompt, RunContext, now_iso, run_steps
 from drkit.runbook.lock import RunLock
 from drkit.runbook.spec import Runbook, find_runbook, load_runbook, packaged_runbook_dir, validate
@@ -33,13 +37,83 @@ def who_am_i() -> tuple[str, str]:
     return f"{user}@{host}", host
 
 
+def secret_sources(settings: Settings,
+                   environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """``(where, value)`` for every secret drkit parses or inherits, so that free text it writes
+    or prints (journal, audit log, command output, errors, debug logs) can be scrubbed of them:
+
+    * every cluster's client configs, all roles (SASL and SSL passwords, JAAS, key PEMs), with
+      config providers resolved; and every secret-looking key of the raw MM2 file, resolved
+      too (``ssl.truststore.password`` and the like that librdkafka does not use);
+    * the TSIG secret (``tsig_secret``, or the key in ``tsig_key_file``);
+    * AWS credentials in the environment and the AWS shared files, and other ``*_PASSWORD``/
+      ``*_TOKEN``/``*_SECRET`` variables of drkit's environment.
+    """
+    env = os.environ if environ is None else environ
+    out: list[tuple[str, str]] = []
+    for alias, cluster in settings.clusters.items():
+        configs = {"": cluster.client_config, **{f"{r}.": c.config
+                                                 for r, c in cluster.roles.items()}}
+        out += [(f"{alias} {prefix}{k}", v) for prefix, config in configs.items()
+                for k, v in config.items() if v and is_secret_key(k)]
+    props = settings.mm2_properties
+    providers = ConfigProviders(props, dict(env))
+    for key in props:
+        raw = props.get(key)
+        if raw and is_secret_key(key):
+            try:
+                value = providers.resolve(raw, key, props.where(key))
+            except ConfigError:
+                value = raw  # reported where the setting is used
+            out.append((f"{props.where(key)} {key}", value))
+    out += _tsig_secrets(settings)
+    out += environment_secrets(env)
+    if str(settings.dns.get("provider", "")) == "route53":
+        out += aws_file_secrets(env)
+    return out
+
+
+def _tsig_secrets(settings: Settings) -> list[tuple[str, str]]:
+    try:
+        conf = dns_settings(settings)
+    except ConfigError:
+        return []
+    if conf is None:
+        return []
+    pconf = conf.provider_config
+    out = [(f"[dns.{conf.provider}] {k}", str(v)) for k, v in pconf.items()
+           if v and isinstance(v, str) and is_secret_key(k)]
+    key_file = pconf.get("tsig_key_file")
+    if isinstance(key_file, str):
+        try:
+            keys = parse_key_file(Path(key_file).expanduser().read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            keys = {}
+        out += [(f"{key_file} key {name}", secret) for name, (_alg, secret) in keys.items()]
+    return out
+
+
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value drkit knows of, so the journal can make sure none reaches disk."""
-    out = []
-    for cluster in settings.clusters.values():
-        out += [v for k, v in cluster.client_config.items() if is_secret_key(k) and v]
-    # Role configs (<alias>.consumer.*, <alias>.admin.*) may hold secrets of their own.
-    return list(dict.fromkeys([*out, *settings.secret_values()]))
+    """Every secret value drkit knows of (:func:`secret_sources`), so none reaches disk."""
+    return list(dict.fromkeys(v for _where, v in secret_sources(settings)))
+
+
+def short_secret_warning(settings: Settings) -> str | None:
+    """One line naming the secrets too short to scrub from free text, or None.
+
+    Decision: a secret shorter than MIN_HUNTED characters is not hunted in free text (replacing
+    ``"admin"`` everywhere would mangle messages and names); drkit warns once per command instead
+    of refusing to run, since a failover must not be blocked by a weak lab password.
+    """
+    first: dict[str, str] = {}
+    for where, value in secret_sources(settings):
+        first.setdefault(value, where)
+    short = sorted(where for value, where in first.items() if len(value) < MIN_HUNTED)
+    if not short:
+        return None
+    return (f"warning: {len(short)} secret(s) shorter than {MIN_HUNTED} characters are not "
+            f"scrubbed from command output and messages ({', '.join(short[:3])}"
+            f"{', …' if len(short) > 3 else ''}); use longer secrets")
 
 
 def search_dirs(settings: Settings) -> list[Path]:
@@ -66,6 +140,10 @@ class Session:
     def open(cls, settings: Settings, say: Callable[[str], None],
              prompt: Prompt | None = None) -> Session:
         secrets = secrets_of(settings)
+        LOG_FILTER.add(secrets)  # debug logs are scrubbed of them too
+        warning = short_secret_warning(settings)
+        if warning:
+            say(warning)
         return cls(settings, Journal(settings.state_dir, secrets),
                    AuditLog(settings.state_dir, secrets), say, prompt)
 
@@ -99,6 +177,10 @@ class Session:
                force_unlock: bool = False, runbook_arg: str | None = None,
                trust_journal: bool = False) -> RunState:
         run = self.journal.load(run_id, trust_unsigned=trust_journal)
+        if run.rollbacks:  # what it changed was put back: carrying on would redo it blindly
+            last = run.rollbacks[-1]
+            raise UnsafeError(f"run {run_id} was rolled back at {last.get('at')} by "
+                              f"{last.get('who')}; it cannot be resumed: start a new failover")
         if run.status == "succeeded":
             self.say(f"run {run_id} already succeeded; nothing to do")
             return run

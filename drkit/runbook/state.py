@@ -116,6 +116,9 @@ class RunState:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[dict[str, Any]] = field(default_factory=list)
     format: int = FORMAT
+    #: Each ``drkit runs rollback`` of this run: who, when, restored, left alone (newest last).
+    #: Absent from journals of runs never rolled back (older drkits read those unchanged).
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
 
     def step(self, step_id: str) -> StepState:
         """The step called ``step_id``; a StateError if the journal has no such step."""
@@ -127,7 +130,10 @@ class RunState:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (a deep copy, so callers can scrub it freely)."""
-        return asdict(self)
+        data = asdict(self)
+        if not data["rollbacks"]:
+            del data["rollbacks"]  # journals of runs never rolled back keep their old shape
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, source: str | Path = "<run state>") -> RunState:
@@ -167,7 +173,7 @@ _RUN_FIELDS: dict[str, Check] = {
     "target": check_str, "args": check_object, "who": check_str, "host": check_str,
     "pid": check_count, "created_at": check_time, "updated_at": check_time,
     "status": one_of(RUN_STATUSES), "steps": _steps, "approvals": check_objects,
-    "resumed": check_objects, "format": check_count,
+    "resumed": check_objects, "format": check_count, "rollbacks": check_objects,
 }
 
 
@@ -175,6 +181,8 @@ def _parse_run(data: Any) -> RunState:
     obj = check_object(data, "")
     if "format" in obj and obj["format"] != FORMAT:
         raise Invalid("format", f"is {obj['format']!r}; this drkit reads format {FORMAT}")
+    if "rollbacks" not in obj:  # optional: only runs that were rolled back have it
+        obj = {**obj, "rollbacks": []}
     return RunState(**check_fields(obj, "", _RUN_FIELDS))
 
 
@@ -205,7 +213,12 @@ class RunSummary:
         current = next(
             (s.id for s in run.steps if s.status in ("running", "failed", "interrupted")), None
         )
-        return cls(run.run_id, run.kind, run.runbook, run.source, run.target, run.who, run.status,
+        status: str = run.status
+        if run.rollbacks:
+            last = run.rollbacks[-1]
+            status = ("rollback incomplete" if last.get("refused") or last.get("failed")
+                      else "rolled back")
+        return cls(run.run_id, run.kind, run.runbook, run.source, run.target, run.who, status,
                    run.created_at, run.updated_at, len(run.steps), done, current, str(path),
                    integrity)
 
@@ -354,6 +367,11 @@ class Journal:
         if isinstance(problem, str):  # never write what could not be read back
             raise StateError(f"run {run.run_id}: refusing to write an invalid journal: {problem}")
         return (text + "\n").encode("utf-8")
+
+    def scrub_text(self, text: str) -> str:
+        """``text`` (free text: command output, a message) with the known secrets cut out."""
+        return self._redactor.scrub_text(text, tuple(sorted(self._redactor.secrets,
+                                                            key=lambda s: (-len(s), s))))
 
     def key(self, create: bool = False) -> bytes | None:
         """The integrity key (created with the first journal when ``create``); None if there

@@ -82,14 +82,17 @@ class ExecStep:
             raise StepFailed(f"step {spec.id}: command not found: {command[0]}") from None
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
+            out = ctx.journal.scrub_text(out)
             state.outputs.update({"stdout": _tail(out), "timed_out": True})
             raise StepFailed(f"step {spec.id}: {command[0]} did not finish within "
                              f"{timeout:.0f} s") from None
+        # Secrets drkit knows are cut from the output before it is journaled, shown or quoted.
+        stdout, stderr = ctx.journal.scrub_text(proc.stdout), ctx.journal.scrub_text(proc.stderr)
         outputs = {"command": command, "exit_code": proc.returncode,
-                   "stdout": _tail(proc.stdout), "stderr": _tail(proc.stderr)}
+                   "stdout": _tail(stdout), "stderr": _tail(stderr)}
         if proc.returncode != 0:
             state.outputs.update(outputs)
-            last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
+            last = (stderr.strip() or stdout.strip()).splitlines()[-1:] or [""]
             raise StepFailed(f"step {spec.id}: {' '.join(command)} exited {proc.returncode}"
                              + (f": {last[0][:200]}" if last[0] else ""))
         return {**outputs, "summary": f"{command[0]} exited 0"}
