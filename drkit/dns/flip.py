@@ -7,10 +7,11 @@ already holds the new value counts as done, so a resumed run never changes a rec
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drkit.dns.base import DnsConflict, Provider, RecordSet
+from drkit.dns.base import DnsConflict, Provider, RecordSet, show_records
 from drkit.dns.registry import load_provider
 from drkit.dns.settings import DnsSettings, RecordSpec, dns_settings
 from drkit.dns.verify import authoritative_servers, verify
@@ -68,20 +69,60 @@ def flip_record(provider: Provider, dns: DnsSettings, spec: RecordSpec, source: 
     return state
 
 
-def restore_record(provider: Provider, spec: RecordSpec, state: dict[str, Any]) -> str:
-    """Put back the value a run found before its flip (CAS from the value it set)."""
-    if not state.get("before"):
-        return f"{spec.name}: did not exist before the run; left as it is"
-    before = RecordSet.from_dict(state["before"])
-    after = RecordSet.from_dict(state["after"])
-    current = provider.get(spec.name, spec.type)
-    if before.same_values(current):
-        return f"{spec.name}: already {', '.join(before.values)}"
-    if not after.same_values(current):
-        raise DnsConflict(f"{spec.name} is {', '.join(current.values) if current else 'absent'}"
-                          f", not {', '.join(after.values)} as the run left it: not restored")
-    provider.wait(provider.change(current, before), 300)
-    return f"{spec.name}: restored to {', '.join(before.values)}"
+@dataclass(frozen=True)
+class RecordDecision:
+    """What rolling back one record would do: ``action`` is "restore" (to ``before``),
+    "already" (it holds ``before``) or "left alone" (``why`` says what changed it since)."""
+
+    name: str
+    now: RecordSet | None
+    before: RecordSet | None
+    after: RecordSet | None
+    action: str
+    why: str
+
+
+def decide_record(name: str, before: RecordSet | None, after: RecordSet | None,
+                  now: RecordSet | None, run_id: str, later_run: str | None = None
+                  ) -> RecordDecision:
+    """Compare-and-swap for one record (pure): restore ``before`` only where the record still
+    holds exactly ``after``, the value run ``run_id`` set; anything else is left alone."""
+    def decided(action: str, why: str) -> RecordDecision:
+        return RecordDecision(name, now, before, after, action, why)
+
+    if before is None:
+        return decided("left alone", "did not exist before the run; left as it is")
+    if before.same_values(now):
+        return decided("already", f"already {', '.join(before.values)}")
+    if after is None or not after.same_values(now):
+        return decided("left alone", f"changed since run {run_id}; left alone (now "
+                       f"{show_records(now)}, the run set "
+                       f"{show_records(after)})")
+    if later_run:
+        return decided("left alone", f"run {later_run} also set it later; left alone")
+    return decided("restore", f"restore to {', '.join(before.values)}")
+
+
+def restore_record(provider: Provider, spec: RecordSpec, state: dict[str, Any],
+                   run_id: str = "-") -> str:
+    """:func:`rollback_record`, as one line."""
+    return f"{spec.name}: {rollback_record(provider, spec, state, run_id).why}"
+
+
+def rollback_record(provider: Provider, spec: RecordSpec, state: dict[str, Any],
+                    run_id: str = "-", later_run: str | None = None,
+                    dry_run: bool = False) -> RecordDecision:
+    """Put back the value a run found before its flip, only if the record still holds the
+    value the run set (compare-and-swap; the provider's change is itself conditional)."""
+    before = RecordSet.from_dict(state["before"]) if state.get("before") else None
+    after = RecordSet.from_dict(state["after"]) if state.get("after") else None
+    decision = decide_record(spec.name, before, after, provider.get(spec.name, spec.type),
+                             run_id, later_run)
+    if decision.action == "restore" and not dry_run and before is not None:
+        provider.wait(provider.change(decision.now, before), 300)
+        return RecordDecision(spec.name, decision.now, before, after, "restored",
+                              f"restored to {', '.join(before.values)}")
+    return decision
 
 
 def _parse_time(text: Any) -> datetime | None:

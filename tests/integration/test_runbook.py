@@ -327,6 +327,12 @@ def test_failover_flips_dns_on_bind_and_rollback_restores_it(lab: Lab) -> None:
     second = next(s for s in json.loads(again.stdout)["run"]["steps"] if s["uses"] == "dns-flip")
     assert second["outputs"]["records"][spec.name]["status"] == "already"
 
+    # The second run also holds the record (it found it flipped): rolling back the first one
+    # is refused while the second stands; once the second is rolled back, it goes through.
+    again_id = json.loads(again.stdout)["run"]["run_id"]
+    refused = drkit("runs", "rollback", run["run_id"], "--yes", config=lab.config_path)
+    assert refused.returncode == 3 and again_id in refused.stderr, refused.stderr
+    assert drkit("runs", "rollback", again_id, "--yes", config=lab.config_path).returncode == 0
     rb = drkit("runs", "rollback", run["run_id"], "--yes", config=lab.config_path)
     assert rb.returncode == 0, rb.stderr
     assert "restored to kafka-primary.example.test." in rb.stdout
