@@ -21,7 +21,8 @@ ENV_VAR = "DRKIT_CONFIG"
 DEFAULT_CONFIG_NAME = "drkit.toml"
 DEFAULT_STATE_DIR = ".drkit"
 TOML_KEYS = frozenset(
-    {"mm2_config", "state_dir", "runbook_dir", "clusters", "dns", "mm2", "status", "failover"}
+    {"mm2_config", "state_dir", "runbook_dir", "clusters", "dns", "mm2", "status", "failover",
+     "drill"}
 )
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
@@ -162,6 +163,7 @@ def build_settings(
         dns=_toml_table(toml, "dns", label),
         thresholds=_toml_table(toml, "status", label),
         failover=_toml_table(toml, "failover", label),
+        drill=_toml_table(toml, "drill", label),
     )
 
 

@@ -362,6 +362,7 @@ class Settings:
     dns: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     failover: Mapping[str, Any] = field(default_factory=dict)
+    drill: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def mm2_properties(self) -> PropertiesFile:
@@ -444,6 +445,7 @@ class Settings:
             "dns": redact(self.dns),
             "thresholds": redact(self.thresholds),
             "failover": redact(self.failover),
+            "drill": redact(self.drill),
         }
 
     def __repr__(self) -> str:

@@ -10,10 +10,12 @@ the caller may share (a runbook run shares one between preflight and translate: 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from drkit.config import Flow, Settings
+from drkit.config.drill import drill_settings
 from drkit.errors import ClusterError
 from drkit.kafka.admin import KafkaAdmin
 from drkit.kafka.groups import SourceGroup, TargetGroup
@@ -115,8 +117,24 @@ def read_plan_data(settings: Settings, source: str, target: str, options: PlanOp
                     inventory_age, src_err, syncs, syncs_note, topics)
 
 
+def without_shadow_groups(data: PlanData, prefix: str) -> PlanData:
+    """``data`` without the drill's shadow groups (``[drill] group_prefix``): a drill's
+    rehearsal groups are never failed over, failed back or counted as missing (issue 10)."""
+    def keep(name: str) -> bool:
+        return not name.startswith(prefix)
+
+    index = dataclasses.replace(
+        data.index, by_group={g: c for g, c in data.index.by_group.items() if keep(g)})
+    return dataclasses.replace(
+        data, index=index,
+        target_groups={g: t for g, t in data.target_groups.items() if keep(g)},
+        source_groups=None if data.source_groups is None else {
+            g: s for g, s in data.source_groups.items() if keep(g)})
+
+
 def plan_from(settings: Settings, source: str, target: str, options: PlanOptions,
               data: PlanData) -> tuple[OffsetPlan, PlanInputs]:
+    data = without_shadow_groups(data, drill_settings(settings).group_prefix)
     plan = build_plan(source, target, data.index.by_group, data.target_groups, data.log_ranges,
                       data.naming, options, source_groups=data.source_groups,
                       offset_syncs=data.offset_syncs, inventory_age_s=data.inventory_age_s)
