@@ -12,7 +12,7 @@ from drkit.drill.report import (
 )
 
 
-def sample_report(*, run_id: str = "drill-20261126T030000Z-primary-backup",
+def sample_report(*, run_id: str = "20261126T030000Z-drill-primary-backup-3f9a1c",
                   passed: bool = True, finished_at: str = "2026-11-26T03:00:42.120Z",
                   source: str = "primary", target: str = "backup",
                   groups: tuple[str, ...] = ("billing", "shipping"),

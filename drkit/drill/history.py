@@ -9,6 +9,7 @@ the reason) and never stops the others from being read.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from drkit.drill.report import DrillReport, ReportFormatError, parse_time
 from drkit.errors import StateError
 
 __all__ = ["DRILLS_DIR", "DamagedReport", "drills_dir", "last_passing", "load_history",
-           "load_reports", "report_path", "save_report"]
+           "load_reports", "report_path", "save_report", "write_output_file"]
 
 DRILLS_DIR = "drills"
 # The run id shape of drkit.runbook.state: a file name that cannot leave drills/.
@@ -117,3 +118,32 @@ def last_passing(reports: list[DrillReport], source: str | None = None,
                 target is None or r.target == target):
             return r
     return None
+
+
+def write_output_file(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a report file an operator named (``--junit``, ``--prometheus-file``) atomically.
+
+    node_exporter's textfile collector may read it mid-write, so: temp file in the same
+    directory (exclusive, ``O_NOFOLLOW``), fsync, rename over ``path``; mode 0644 by default
+    because the collector and CI agents run as other users (the figures are not secret).
+    A StateError names the file and what to do if it cannot be written.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                     | getattr(os, "O_NOFOLLOW", 0), mode)
+        try:
+            try:
+                os.fchmod(fd, mode)
+                statedir.write_all(fd, text.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise StateError(f"cannot write {path}: {exc.strerror or exc}; check that "
+                         f"{path.parent} exists and is writable") from None

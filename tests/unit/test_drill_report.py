@@ -15,6 +15,7 @@ from drkit.drill.history import (
     read_report,
     report_path,
     save_report,
+    write_output_file,
 )
 from drkit.drill.report import DrillReport, ReportFormatError
 from drkit.errors import StateError
@@ -113,3 +114,14 @@ def test_run_id_cannot_escape_drills_dir(tmp_path) -> None:  # type: ignore[no-u
 
 def test_no_history_is_empty(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert load_history(tmp_path) == ([], [])
+
+
+def test_write_output_file_is_atomic_0644_and_clear_on_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "drkit_drill.prom"
+    write_output_file(target, "a 1\n")
+    write_output_file(target, "a 2\n")
+    assert target.read_text() == "a 2\n"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["drkit_drill.prom"]
+    with pytest.raises(StateError, match=r"cannot write .*missing/x\.prom.*exists and is writable"):
+        write_output_file(tmp_path / "missing" / "x.prom", "a 1\n")
