@@ -16,6 +16,8 @@ from confluent_kafka import OFFSET_INVALID
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from drkit.config import Flow, Settings
+from drkit.config.drill import drill_settings
+from drkit.drill.history import last_passing, load_reports
 from drkit.errors import ClusterError, DrkitError
 from drkit.kafka import clients
 from drkit.kafka.admin import KafkaAdmin
@@ -33,6 +35,7 @@ from drkit.runbook.state import DamagedRun, Journal
 from drkit.status.model import (
     ClusterFacts,
     DnsFacts,
+    DrillFacts,
     FlowFacts,
     GroupFacts,
     RunFacts,
@@ -54,6 +57,7 @@ def collect(settings: Settings, flows: Iterable[Flow], *, timeout_s: float = 10.
                         0.0, clusters, flow_facts)
     _dns(settings, facts)
     facts.runs = _runs(settings)
+    facts.drills = _drills(settings, flow_facts)
     facts.duration_s = round(time.monotonic() - started, 3)
     return facts
 
@@ -208,6 +212,31 @@ def _dns(settings: Settings, facts: StatusFacts) -> None:
     except DrkitError as exc:
         facts.dns_configured = True
         facts.dns_error = str(exc)
+
+
+def _drills(settings: Settings, flows: list[FlowFacts]) -> list[DrillFacts]:
+    """The last drill and last passing drill of every flow checked (damaged reports skipped:
+    `drkit drill history` lists them)."""
+    max_age = drill_settings(settings).max_age_days
+    try:
+        reports = load_reports(settings.state_dir)
+    except DrkitError:
+        reports = []
+    now = datetime.now(UTC)
+    out = []
+    for f in flows:
+        mine = [r for r in reports if (r.source, r.target) == (f.source, f.target)]
+        last = mine[0] if mine else None
+        ok = last_passing(mine)
+        out.append(DrillFacts(
+            f.source, f.target, max_age_days=max_age,
+            last_run_id=last.run_id if last else None,
+            last_finished_at=last.finished_at if last else None,
+            last_passed=last.passed if last else None,
+            last_success_run_id=ok.run_id if ok else None,
+            last_success_at=ok.finished_at if ok else None,
+            last_success_age_s=(round((now - ok.finished).total_seconds(), 3) if ok else None)))
+    return out
 
 
 def _runs(settings: Settings) -> list[RunFacts]:

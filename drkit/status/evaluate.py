@@ -26,6 +26,7 @@ from drkit.status.model import (
     WARNING,
     Check,
     ClusterFacts,
+    DrillFacts,
     FlowFacts,
     GroupFacts,
     RunFacts,
@@ -160,6 +161,7 @@ def evaluate(facts: StatusFacts, t: Thresholds) -> list[Check]:
         checks.extend(_groups(flow, t))
     checks.extend(_dns(facts))
     checks.extend(_runs(facts.runs))
+    checks.extend(_drills(facts))
     return sorted(checks, key=sort_key)  # stable: a subject's checks keep the rules' order
 
 
@@ -341,4 +343,31 @@ def _runs(runs: Iterable[RunFacts]) -> list[Check]:
         flow = (f" {flow_name(run.source, run.target)}" if run.source and run.target else "")
         checks.append(_make(WARNING, f"run {run.run_id}",
                             f"run {run.run_id} ({run.kind}{flow}) is {run.status}", todo))
+    return checks
+
+
+def drill_age_days(d: DrillFacts) -> float | None:
+    return None if d.last_success_age_s is None else d.last_success_age_s / 86400
+
+
+def _drills(facts: StatusFacts) -> list[Check]:
+    """WARNING when a flow's last passing drill is older than [drill] max_age_days (or there
+    is none while max_age_days is set). Without max_age_days a missing drill is only shown."""
+    checks: list[Check] = []
+    for d in facts.drills:
+        if d.max_age_days is None:
+            continue
+        name = flow_name(d.source, d.target)
+        todo = f"run `drkit drill --from {d.source} --to {d.target}` (docs/drills.md)"
+        days = drill_age_days(d)
+        if days is None:
+            finding = f"no passing drill of {name} ([drill] max_age_days {d.max_age_days:g} d)"
+            if d.last_run_id is not None:
+                finding += f"; newest drill {d.last_run_id} failed"
+            checks.append(_make(WARNING, f"drill {name}", finding, todo))
+        elif days > d.max_age_days:
+            checks.append(_make(WARNING, f"drill {name}",
+                                f"last passing drill of {name} is {days:.1f} d old "
+                                f"(max_age_days {d.max_age_days:g} d; {d.last_success_run_id})",
+                                todo))
     return checks

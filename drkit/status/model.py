@@ -77,6 +77,21 @@ class DnsFacts:
 
 
 @dataclass
+class DrillFacts:
+    """The drills of one source->target pair, from ``state_dir/drills/`` (``drkit drill``)."""
+
+    source: str
+    target: str
+    last_run_id: str | None = None  # the newest drill, passed or not
+    last_finished_at: str | None = None
+    last_passed: bool | None = None
+    last_success_run_id: str | None = None  # the newest passing drill
+    last_success_at: str | None = None
+    last_success_age_s: float | None = None
+    max_age_days: float | None = None  # [drill] max_age_days; None: age never warns
+
+
+@dataclass
 class RunFacts:
     run_id: str
     kind: str
@@ -99,6 +114,8 @@ class StatusFacts:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+    #: One per flow checked: its last drill and last passing drill (issue 10).
+    drills: list[DrillFacts] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

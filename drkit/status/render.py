@@ -65,6 +65,8 @@ METRICS: dict[str, str] = {
         "Records the group would receive again after a failover now.",
     "drkit_dns_record_points_at": "1 for each cluster a configured DNS record points at.",
     "drkit_last_run_info": "1 for the newest failover/failback/drill run of each flow.",
+    "drkit_drill_last_success_timestamp_seconds":
+        "Unix time when the newest passing drill source->target finished.",
     "drkit_status_duration_seconds": "Seconds drkit status took to gather its facts.",
     "drkit_status_generated_timestamp_seconds": "Unix time when drkit status gathered its facts.",
 }
@@ -110,6 +112,7 @@ def table(facts: StatusFacts, checks: list[Check]) -> str:
         out += ["", *_replication(flow, by_subject), "", *_groups(flow, by_subject)]
     out += _dns(facts)
     out += _runs(facts)
+    out += _drills(facts)
     if checks:
         out.append("")
         out += _wrap(f"NEXT: {remedy(checks[0]) or checks[0].message}", "", " " * 6)
@@ -221,6 +224,26 @@ def _runs(facts: StatusFacts) -> list[str]:
     return ["", "Last runs", *_table(["run", "status", "kind", "flow"], rows, flex=3)]
 
 
+def _drills(facts: StatusFacts) -> list[str]:
+    """One line per flow: the age of its last passing drill (no drill yet: said, not alarmed)."""
+    lines = []
+    for d in facts.drills:
+        name = clip(flow_name(d.source, d.target), 60)
+        limit = f" (max {d.max_age_days:g} d)" if d.max_age_days is not None else ""
+        if d.last_success_at is None:
+            tail = (f"; newest {clip(d.last_run_id, 60)} FAILED" if d.last_run_id else "")
+            lines.append(f"  {name}: no passing drill yet{limit}{tail} — run "
+                         f"`drkit drill --from {clip(d.source, 40)} --to {clip(d.target, 40)}`")
+            continue
+        failed = ("" if d.last_passed or d.last_run_id is None
+                  else f"; newest {clip(d.last_run_id, 60)} FAILED")
+        old = d.last_success_age_s or 0.0
+        shown = f"{old / 86400:.1f} d" if old >= 172800 else age(old)
+        lines.append(f"  {name}: last passing drill {shown} old{limit}, "
+                     f"{clip(d.last_success_run_id or '-', 60)}{failed}")
+    return ["", "Drills", *lines] if lines else []
+
+
 # --- JSON ------------------------------------------------------------------------------------
 
 def to_json(facts: StatusFacts, checks: list[Check], status: int) -> dict[str, Any]:
@@ -237,6 +260,7 @@ def to_json(facts: StatusFacts, checks: list[Check], status: int) -> dict[str, A
         "flows": d["flows"],
         "dns": {"configured": d["dns_configured"], "error": d["dns_error"], "records": d["dns"]},
         "runs": d["runs"],
+        "drills": d["drills"],
     }
 
 
@@ -266,6 +290,11 @@ def to_prometheus(facts: StatusFacts, checks: list[Check], status: int) -> str:
     for r in newest_runs(facts.runs):
         samples["drkit_last_run_info"].append(
             ({"run_id": r.run_id, "kind": r.kind, "status": r.status}, 1))
+    for dr in facts.drills:
+        success = _timestamp(dr.last_success_at) if dr.last_success_at else None
+        if success is not None:
+            samples["drkit_drill_last_success_timestamp_seconds"].append(
+                ({"source": dr.source, "target": dr.target}, success))
     samples["drkit_status_duration_seconds"].append(({}, facts.duration_s))
     generated = _timestamp(facts.generated_at)
     if generated is not None:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from drkit.drill import render
 from drkit.drill.history import DamagedReport, load_history, save_report
 from drkit.drill.report import DrillReport, parse_time
-from drkit.text import display_width
+from drkit.textsafe import display_width
 from tests.drill_samples import sample_report
 from tests.hostile_names import HOSTILE_NAMES
 
