@@ -133,16 +133,25 @@ class MM2View:
         return int(text), found.origin
 
     def patterns(
-        self, key: str, prefix: str | None, default: tuple[str, ...], legacy: str | None
+        self, key: str, prefix: str | None, default: tuple[str, ...], legacy: str | None,
+        no_empty_items: bool = True,
     ) -> tuple[tuple[str, ...], str]:
         """A regex list; ``legacy`` (pre-4.0 ``*.blacklist``) counts only where ``key`` is unset.
 
         That is ``ConfigUtils.translateDeprecatedConfigs`` on the merged connector config: a
         ``key`` anywhere (flow or top level) wins over the legacy key anywhere.
+        ``no_empty_items``: Kafka 4.x's ``ValidList`` rejects an empty item (a stray comma),
+        so MM2 4.x does not run the flow; older versions dropped it.
         """
         found = self.find(key, prefix) or (self.find(legacy, prefix) if legacy else None)
         if found is None:
             return default, "MM2 default"
+        stripped = java_trim(found.value)
+        if no_empty_items and stripped and not all(_COMMA.split(stripped)):
+            raise ConfigError(
+                f"{found.where}: {found.key} = {found.value!r} has an empty item (a stray "
+                "comma); MM2 4.x rejects it ('values must not be empty') and does not run "
+                "this flow: remove the comma")
         items = tuple(split_list(found.value))
         for pattern in (*items, "|".join(items)):
             try:
@@ -294,7 +303,8 @@ def build_flow(
         got = attempt(read, key, prefix, default)
         values[attr], origins[key] = got if got is not None else (default, "MM2 default")
     for attr, key, patterns, legacy in _FLOW_PATTERNS:
-        got = attempt(view.patterns, key, prefix, patterns, legacy if legacy_filters else None)
+        got = attempt(view.patterns, key, prefix, patterns, legacy if legacy_filters else None,
+                      not legacy_filters)
         values[attr], origins[key] = got if got is not None else (patterns, "MM2 default")
     notes += attempt(_legacy_notes, view, prefix, legacy_filters, version) or []
     loc = attempt(view.find, "offset-syncs.topic.location", prefix)

@@ -86,78 +86,17 @@ DELIBERATE: list[tuple[str, str, str]] = [
      "a custom replication.policy.class without [mm2.topics] overrides: drkit cannot run Java "
      "policy code and refuses to guess internal topic names (item 8 improves where to put them, "
      "not this); with overrides (item8-custom-policy-with-toml) drkit matches MM2"),
+    ("regex-java-only.properties", "pair.primary->backup.*",
+     "filters are java.util.regex patterns; drkit matches names with Python re, which has no "
+     "\\Q...\\E quoting or [a-z&&[^x]] class intersection. Rather than guess which names MM2 "
+     "checkpoints, drkit reports a problem on that flow only (naming the file, line and "
+     "pattern), so commands on it exit 2; other flows are unaffected"),
 ]
 
 #: Corpus files on which drkit is known to differ from MM2, pending a fix in drkit/config.
 #: Each is xfail(strict=True): delete the row when the fix lands (the test then XPASSes).
 #: Baseline: drkit as committed at 8311bf3.
-PENDING_FIXES: dict[str, str] = {
-    "item2-creds-consumer-admin-only.properties":
-        "issue 18 item 2: credentials only under <alias>.consumer.*/<alias>.admin.*: MM2's "
-        "consumer and admin clients use SASL_SSL with those users; drkit's get bootstrap "
-        "servers only (PLAINTEXT, no credentials)",
-    "item2-role-override.properties":
-        "issue 18 item 2: backup.admin.sasl.jaas.config and backup.consumer.bootstrap.servers "
-        "override the cluster settings for MM2's admin/consumer clients; drkit ignores both "
-        "(admin user mm2 instead of mm2-admin, consumers on b:9093 instead of b-consumers:9093)",
-    "item3-empty-separator-and-alias.properties":
-        "issue 18 item 3: empty replication.policy.separator + empty source.cluster.alias: MM2 "
-        "accepts it (checkpoints topic 'checkpointsinternal', offset-syncs "
-        "'mm2-offset-syncstargetinternal', 'orders' stays 'orders'); drkit refuses the file",
-    "item3-toplevel-source-alias.properties":
-        "issue 18 item 3: a top-level source.cluster.alias (dc1) is every flow's naming alias in "
-        "MM2 (dc1.orders, dc1.checkpoints.internal, topicSource dc1); drkit uses the flow source",
-    "item4-topics-blacklist.properties":
-        "issue 18 item 4: topics.blacklist (removed in 4.0) is ignored by MM2 4.2; drkit applies "
-        "it as topics.exclude, dropping orders*/billing AND MM2's default exclusions (__.*, "
-        ".*\\.replica, mm2.*\\.internal): drkit thinks __consumer_offsets is replicated",
-    "item4-groups-blacklist-empty.properties":
-        "issue 18 item 4: an empty groups.blacklist is ignored by MM2 4.2 (console-consumer-.*, "
-        "connect-.*, __.* stay excluded); drkit applies it and includes those groups",
-    "item4-whitelists.properties":
-        "issue 18 item 4: topics.whitelist / groups.whitelist (removed in 4.0) are ignored by MM2 "
-        "4.2 (topics and groups stay .*); drkit applies them as topics / groups",
-    "item5-emit-offset-syncs-false.properties":
-        "issue 18 item 5: emit.offset-syncs.enabled=false: MM2 writes no offset syncs and "
-        "refuses the checkpoint connector; drkit has no such setting (no "
-        "Flow.emit_offset_syncs_enabled) and assumes both",
-    "item6-toplevel-enabled.properties":
-        "issue 18 item 6: a top-level 'enabled = true' enables every pair in MM2 "
-        "(connectorBaseConfig copies it into each connector); drkit says not enabled",
-    "item6-trailing-blank-no-heartbeats.properties":
-        "issue 18 item 6: 'primary->backup.enabled = true ' with heartbeats off: clusterPairs() "
-        "uses Boolean.parseBoolean ('true ' is false), so no herder and MM2 replicates nothing; "
-        "drkit says enabled. NB: with heartbeats on (item6-trailing-blank) the herder exists and "
-        "the connector's ConfigDef trims the value, so MM2 DOES replicate, and drkit agrees",
-    "item7-cluster-without-bootstrap.properties":
-        "issue 18 item 7: a listed cluster (staging) without bootstrap.servers: MM2 runs "
-        "primary->backup (only staging's clients fail); drkit refuses the whole file",
-    "item7-invalid-enabled-comment.properties":
-        "issue 18 item 7: 'backup->primary.enabled = true # for failback' is invalid for MM2's "
-        "backup->primary connectors only, primary->backup runs; drkit refuses the whole file",
-    "separator-internal-trailing-blank.properties":
-        "NOT IN ISSUE 18: 'replication.policy.internal.topic.separator.enabled = true ' "
-        "(trailing blank): DefaultReplicationPolicy.configure() applies Boolean.parseBoolean to "
-        "the raw value -> false -> dotted internal names (primary.checkpoints.internal, "
-        "mm2-offset-syncs.backup.internal); drkit strips the blank and names them with '-' "
-        "(primary-checkpoints-internal): wrong checkpoints and offset-syncs topics",
-    "regex-java-only.properties":
-        "NOT IN ISSUE 18: filters are java.util.regex patterns; drkit compiles them with "
-        "Python re, so Java-only syntax (\\Q...\\E quoting, [a-z&&[^x]] intersection) makes "
-        "drkit refuse the whole file ('bad escape \\Q') although MM2 runs the flow",
-    "offset-syncs-location-uppercase.properties":
-        "NOT IN ISSUE 18: offset-syncs.topic.location = TARGET: MM2's ValidString is "
-        "case-sensitive, so backup->primary's connectors are invalid and MM2 does not replicate "
-        "it; drkit lower-cases the value and plans with the syncs on the target",
-    "empty-topic-list.properties":
-        "NOT IN ISSUE 18: a trailing comma in a list ('topics = orders.*, billing,') is invalid "
-        "in Kafka 4.x ConfigDef ('values must not be empty'), so MM2 does not run "
-        "backup->primary; drkit drops the empty item and says the flow is enabled",
-    "toplevel-bootstrap.properties":
-        "NOT IN ISSUE 18: a top-level bootstrap.servers is given by MirrorMakerConfig."
-        "clusterProps() to every cluster without its own (primary -> shared-kafka:9092); drkit "
-        "refuses the whole file ('primary.bootstrap.servers is missing')",
-}
+PENDING_FIXES: dict[str, str] = {}
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -176,7 +176,9 @@ public final class Mm2Facts {
         p.put("offset_syncs_cluster",
             "source".equals(checkpoint.offsetSyncsTopicLocation()) ? st.source() : st.target());
         p.put("heartbeats_topic", heartbeat.heartbeatsTopic());
-        p.put("remote_heartbeats_topic", remoteHb);
+        // The source's heartbeats arrive on the target under the name MirrorSourceTask gives
+        // them: formatted with the connector's source.cluster.alias (as every remote topic).
+        p.put("remote_heartbeats_topic", policy.formatRemoteTopic(source.sourceClusterAlias(), hb));
 
         String remote = policy.formatRemoteTopic(source.sourceClusterAlias(), SAMPLE_TOPIC);
         p.put("remote_topic", remote);

@@ -79,7 +79,9 @@ def drkit_facts(mm2_file: Path) -> dict[str, Any]:
                 continue
             problems = getattr(flow, "problems", ())  # issue 18 item 7: per-flow problems
             if problems:
-                facts["pair"][name] = {"error": "; ".join(problems), "enabled": flow.enabled}
+                # drkit uses no flow with a problem (as MM2 runs no connector whose config is
+                # invalid): in effect not enabled.
+                facts["pair"][name] = {"error": "; ".join(problems), "enabled": False}
                 continue
             try:
                 facts["pair"][name] = _pair_facts(flow, settings.clusters)
@@ -87,6 +89,10 @@ def drkit_facts(mm2_file: Path) -> dict[str, Any]:
                 facts["pair"][name] = {"error": f"{type(exc).__name__}: {exc}",
                                        "enabled": flow.enabled}
     return facts
+
+
+def _naming(alias: str | None, naming: Mapping[str, str]) -> str | None:
+    return None if alias is None else naming.get(alias, alias)
 
 
 def _cluster_facts(cluster: ClusterSettings | None) -> dict[str, Any]:
@@ -109,8 +115,10 @@ def _cluster_facts(cluster: ClusterSettings | None) -> dict[str, Any]:
 
 def _pair_facts(flow: Flow, clusters: Mapping[str, ClusterSettings]) -> dict[str, Any]:
     policy = flow.policy()
-    # Every drkit call site names topics with flow.source (drkit/mm2/client.py, offsets/gather.py).
+    # Every drkit call site names topics with flow.source (drkit/mm2/client.py, offsets/gather.py):
+    # the policy maps it to the alias MM2's connectors name topics after (source.cluster.alias).
     alias = flow.source
+    naming = flow.naming_aliases
     remote = policy.format_remote_topic(alias, SAMPLE_TOPIC)
     checkpoints = policy.checkpoints_topic(alias)
     syncs_cluster, syncs_topic = policy.offset_syncs_location(
@@ -127,7 +135,7 @@ def _pair_facts(flow: Flow, clusters: Mapping[str, ClusterSettings]) -> dict[str
         ),
         "policy_class": policy.class_name,
         "separator": getattr(policy, "separator", None),
-        "source_alias": alias,
+        "source_alias": naming.get(alias, alias),
         "checkpoints_topic": checkpoints,
         "checkpoints_cluster": flow.target,
         "offset_syncs_topic": syncs_topic,
@@ -137,7 +145,8 @@ def _pair_facts(flow: Flow, clusters: Mapping[str, ClusterSettings]) -> dict[str
         "remote_heartbeats_topic": remote_hb,
         "remote_topic": remote,
         "upstream_topic": policy.upstream_topic(remote),
-        "topic_source": policy.topic_source(remote),
+        # drkit answers in real aliases; MM2 in the naming alias its connectors used.
+        "topic_source": _naming(policy.topic_source(remote), naming),
         "topic_filter": {
             **{t: flow.topic_included(t) for t in SAMPLE_TOPICS},
             # This pair's own names, keyed by role (the names themselves are compared above).
