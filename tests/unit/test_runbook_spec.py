@@ -44,6 +44,8 @@ SCHEMAS = {
         StepSchema("verify", {"settle": FieldSpec("duration", choices=("auto",))}),
         StepSchema("exec", {"command": FieldSpec("list[str]", required=True),
                             "timeout": FieldSpec("duration"), "env": FieldSpec("table")}),
+        *(StepSchema(uses) for uses in ("shadow-commit", "dns-check", "verify-content",
+                                        "measure", "cleanup", "drill-report")),
     )
 }
 CONTEXT_NAMES = ("planned", "args", "kind", "source", "target", "dns")
@@ -80,7 +82,7 @@ def test_shipped_runbooks_load_and_validate(name: str) -> None:
     runbook = validate(load_runbook(path), SCHEMAS, known_names=CONTEXT_NAMES)
     assert runbook.name == name
     assert runbook.description
-    assert runbook.placeholder is (name != "failover")
+    assert runbook.placeholder is (name == "failback")
     assert runbook.steps[0].uses == "preflight"
     assert re.fullmatch(r"[0-9a-f]{64}", runbook.digest)
 
@@ -98,7 +100,7 @@ def test_failover_order_and_normalised_fields() -> None:
 
 
 def test_placeholders_say_so_in_the_file() -> None:
-    for name in ("failback", "drill"):
+    for name in ("failback",):
         text = (REPO_RUNBOOKS / f"{name}.toml").read_text()
         assert "PLACEHOLDER" in text
         assert f"{name} issue" in text
