@@ -63,7 +63,7 @@ def show_cmd(ctx: click.Context, /, run_id: str, output: str) -> None:
     if output == "json":
         emit_json({"run": run.to_dict(), "audit": session.audit.read(run_id)})
         return
-    click.echo(run_table(run))
+    click.echo(run_table(run, with_runbook=True))
     plan = stored_plan(run)
     if plan is not None:
         click.echo("")

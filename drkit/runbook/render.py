@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from tabulate import tabulate
 
 from drkit.runbook.state import DamagedRun, RunState, RunSummary
 from drkit.text import clip
+from drkit.textsafe import safe
 
 
 def _secs(a: str | None, b: str | None) -> str:
@@ -22,7 +24,29 @@ def _secs(a: str | None, b: str | None) -> str:
     return f"{delta.total_seconds():.1f} s"
 
 
-def run_table(run: RunState) -> str:
+def runbook_summary(name: str, path: str, digest: str, steps: Iterable[tuple[str, str]],
+                    width: int = 100) -> str:
+    """What runs, or ran: the runbook's file, its sha-256 digest and every step (id and type).
+
+    The one text for both the approval prompt (from the loaded runbook) and ``drkit runs show``
+    (from the journal), so the operator can compare them, and the digest with ``sha256sum``.
+    Every part is shown through ``safe`` (a path or step id may hold control characters); the
+    step list wraps at ``width`` columns without splitting an entry.
+    """
+    lines = [f"Runbook {safe(name)}: {safe(path)}", f"  sha-256 {safe(digest)}"]
+    entries = [f"{safe(step_id)} ({safe(uses)})" for step_id, uses in steps] or ["(none)"]
+    line = "  steps: " + entries[0]
+    for entry in entries[1:]:
+        if len(line) + len(", ") + len(entry) + len(",") > width:  # room for a wrap's comma
+            lines.append(line + ",")
+            line = "         " + entry
+        else:
+            line += ", " + entry
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def run_table(run: RunState, with_runbook: bool = False) -> str:
     head = [f"Run {run.run_id}", f"  {run.kind} {run.source} → {run.target}, runbook "
             f"{run.runbook}, by {run.who}, status {run.status.upper()}"]
     for a in run.approvals:
@@ -34,6 +58,9 @@ def run_table(run: RunState) -> str:
         rows.append([clip(s.id, 18), clip(s.uses, 14), s.status, _secs(s.started_at, s.ended_at),
                      clip(str(note), 44)])
     table = tabulate(rows, headers=["step", "uses", "status", "time", "note"])
+    if with_runbook:
+        head.append(runbook_summary(run.runbook, run.runbook_path, run.runbook_digest,
+                                    ((s.id, s.uses) for s in run.steps)))
     return "\n".join([*head, "", table])
 
 

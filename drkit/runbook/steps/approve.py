@@ -16,20 +16,18 @@ from typing import Any
 from drkit.errors import UnsafeError
 from drkit.offsets.plan import OffsetPlan
 from drkit.offsets.render import plan_table
+from drkit.runbook import render
 from drkit.runbook.engine import RunContext, StepFailed, now_iso
 from drkit.runbook.spec import FieldSpec, Runbook, StepSchema, StepSpec
 from drkit.runbook.state import StepState
 from drkit.runbook.steps.common import the_plan
 
-DIGEST_CHARS = 16
-
 
 def runbook_summary(runbook: Runbook) -> str:
-    """What will run: the file, its digest and every step (id and type), for the approval."""
-    lines = [f"Runbook {runbook.name}: {runbook.path}",
-             f"  sha-256 {runbook.digest[:DIGEST_CHARS]}…",
-             "  steps: " + ", ".join(f"{s.id} ({s.uses})" for s in runbook.steps)]
-    return "\n".join(lines)
+    """What will run: the file, its digest and every step (id and type), for the approval —
+    the same text ``drkit runs show`` prints from the journal (:func:`render.runbook_summary`)."""
+    return render.runbook_summary(runbook.name, str(runbook.path), runbook.digest,
+                                  ((s.id, s.uses) for s in runbook.steps))
 
 
 def approved_plan(ctx: RunContext) -> OffsetPlan:
