@@ -53,6 +53,7 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 def _register() -> None:
     from drkit.commands.dns import dns
+    from drkit.commands.drill import drill_cmd
     from drkit.commands.drill_history import register as register_drill_history
     from drkit.commands.failover import failover_cmd
     from drkit.commands.plan import plan_cmd
@@ -66,6 +67,7 @@ def _register() -> None:
     cli.add_command(runs)
     cli.add_command(dns)
     cli.add_command(status_cmd)
+    cli.add_command(drill_cmd)
     register_drill_history(cli)  # last: it joins the `drill` group if there is one
 
 

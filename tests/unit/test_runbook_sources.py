@@ -30,9 +30,9 @@ def _marker_runbook(path: Path, name: str, marker: Path) -> Path:
 
 @pytest.fixture
 def hostile_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A current directory with runbooks/failover.toml and runbooks/drill.toml planted."""
+    """A current directory with runbooks/failover.toml and runbooks/failback.toml planted."""
     cwd = tmp_path / "cwd"
-    for name in ("failover", "drill"):
+    for name in ("failover", "failback"):
         _marker_runbook(cwd / "runbooks" / f"{name}.toml", name, tmp_path / "planted-ran")
     monkeypatch.chdir(cwd)
     return cwd
@@ -76,13 +76,13 @@ def _config(tmp_path: Path, runbook_dir: Path | None = None) -> Path:
 
 def test_cli_failover_does_not_run_the_current_directorys_runbook(
         tmp_path: Path, hostile_cwd: Path) -> None:
-    # drill is a placeholder in the packaged set, so the packaged one is refused at once; the
-    # planted drill.toml (one exec step) would run and succeed if ./runbooks were searched.
+    # failback is a placeholder in the packaged set, so the packaged one is refused at once; the
+    # planted failback.toml (one exec step) would run and succeed if ./runbooks were searched.
     res = CliRunner().invoke(cli, ["--config", str(_config(tmp_path)), "failover",
-                                   "--from", "primary", "--to", "backup", "--runbook", "drill",
+                                   "--from", "primary", "--to", "backup", "--runbook", "failback",
                                    "--yes"])
     assert res.exit_code == 2, res.output
-    assert str(packaged_runbook_dir() / "drill.toml") in res.output
+    assert str(packaged_runbook_dir() / "failback.toml") in res.output
     assert "placeholder" in res.output
     assert not (tmp_path / "planted-ran").exists()
 

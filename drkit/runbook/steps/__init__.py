@@ -9,6 +9,7 @@ from drkit.runbook.spec import StepSchema
 from drkit.runbook.steps.approve import ApproveStep
 from drkit.runbook.steps.commit import CommitStep
 from drkit.runbook.steps.dns import DnsFlipStep
+from drkit.runbook.steps.drill import DRILL_STEPS
 from drkit.runbook.steps.exec import ExecStep
 from drkit.runbook.steps.neutralise import NeutraliseMM2Step
 from drkit.runbook.steps.preflight import PreflightStep
@@ -18,7 +19,7 @@ from drkit.runbook.steps.verify import VerifyStep
 BUILTIN: Mapping[str, Step] = {
     s.schema.uses: s
     for s in (PreflightStep(), NeutraliseMM2Step(), TranslateStep(), ApproveStep(),
-              CommitStep(), DnsFlipStep(), VerifyStep(), ExecStep())
+              CommitStep(), DnsFlipStep(), VerifyStep(), ExecStep(), *DRILL_STEPS)
 }
 
 

@@ -1,0 +1,514 @@
+"""The drill's steps (issue 10): a failover rehearsed into shadow groups, checked by content.
+
+``shadow-commit`` commits the translated plan into ``<[drill] group_prefix><group>`` on the
+standby (never the real group, never a group with members); ``dns-check`` changes nothing and
+checks each record is where the failover expects it; ``verify-content`` reads small windows on
+both clusters and proves, per partition, that nothing the group has not processed is skipped
+(:mod:`drkit.drill.content`); ``measure`` takes the RPO; ``cleanup`` deletes the shadow groups
+(``--keep`` keeps them); ``drill-report`` builds, saves and journals the :class:`DrillReport`.
+
+Every step journals what it did before it does the next thing, so a drill killed anywhere and
+resumed finishes with the same verdict and leaves no shadow group behind.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from confluent_kafka import KafkaException
+
+from drkit.config.drill import DrillSettings, drill_settings
+from drkit.dns.flip import provider_for
+from drkit.dns.settings import dns_settings
+from drkit.drill.content import match_partition
+from drkit.drill.history import save_report
+from drkit.drill.report import (
+    DrillReport,
+    DrillThresholds,
+    PartitionCheck,
+    Rto,
+    StepTiming,
+    TopicRpo,
+)
+from drkit.drill.windows import Rec, bounded, read_windows
+from drkit.errors import DrkitError, UnsafeError
+from drkit.kafka.admin import KafkaAdmin
+from drkit.mm2.model import TopicPartition
+from drkit.offsets.apply import commit_offsets
+from drkit.offsets.plan import OffsetPlan
+from drkit.runbook.engine import RunContext, StepFailed, now_iso
+from drkit.runbook.spec import StepSchema, StepSpec
+from drkit.runbook.state import StepState
+from drkit.runbook.steps.common import cluster, offsets_from_json, offsets_to_json, the_plan
+
+MARGIN = 50  # records read beyond the bound MM2's offset.lag.max gives
+PROBE_TIMEOUT_S = 5.0
+# The failover step each rehearsed drill step stands for (RTO).
+REHEARSES = {"preflight": "preflight", "translate": "translate", "shadow-commit": "commit",
+             "dns-check": "dns-flip", "verify-content": "verify"}
+
+
+def shadow_positions(plan: OffsetPlan) -> dict[str, dict[TopicPartition, int]]:
+    """Where each group would resume after the failover: committed or kept offsets."""
+    out: dict[str, dict[TopicPartition, int]] = {}
+    for g in plan.groups:
+        pos = {}
+        for p in g.partitions:
+            if p.action == "commit" and p.new_offset is not None:
+                pos[p.topic_partition] = p.new_offset
+            elif p.action == "keep" and p.current is not None:
+                pos[p.topic_partition] = p.current
+        if pos:
+            out[g.group] = pos
+    return out
+
+
+def _settings(ctx: RunContext) -> DrillSettings:
+    return drill_settings(ctx.settings)
+
+
+def _only_in_drills(ctx: RunContext) -> None:
+    if ctx.run.kind != "drill":
+        raise UnsafeError(f"run {ctx.run.run_id} is a {ctx.run.kind}: drill steps run only in "
+                          "`drkit drill`")
+
+
+class ShadowCommitStep:
+    schema = StepSchema("shadow-commit", {},
+                        "Commit the plan into empty shadow groups on the standby (drill).")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        _only_in_drills(ctx)
+        drill = _settings(ctx)
+        out = state.outputs
+        if "shadows" not in out:  # journaled before the first commit: cleanup knows them all
+            positions = shadow_positions(the_plan(ctx))
+            out["prefix"] = drill.group_prefix
+            out["shadows"] = {g: drill.shadow_of(g) for g in sorted(positions)}
+            out["positions"] = {g: offsets_to_json(o) for g, o in sorted(positions.items())}
+            ctx.save()
+        shadows: dict[str, str] = out["shadows"]
+        positions = {g: offsets_from_json(rows) for g, rows in out["positions"].items()}
+        target = cluster(ctx, ctx.target)
+        existing = target.target_groups(shadows.values())
+        refused: dict[str, str] = out.setdefault("refused", {})
+        todo = []
+        for group, shadow in shadows.items():
+            tg = existing.get(shadow)
+            if tg is not None and tg.is_active:
+                refused[group] = (f"shadow group {shadow} has {tg.member_count} member(s) on "
+                                  f"{ctx.target} (state {tg.state}); left alone")
+            elif shadow in existing and existing[shadow].committed == positions[group]:
+                continue  # committed before a kill
+            else:
+                todo.append((shadow, positions[group]))
+        res = commit_offsets(target, todo)
+        failed = []
+        by_shadow = {s: g for g, s in shadows.items()}
+        for r in res.results:
+            if r.outcome == "refused":
+                refused[by_shadow[r.group]] = f"shadow group {r.group}: {r.error}; left alone"
+            elif r.outcome == "failed":
+                failed.append(f"{r.group}: {r.error}")
+        ctx.save()
+        if failed:
+            raise StepFailed(f"{len(failed)} shadow group(s) could not be committed on "
+                             f"{ctx.target}: {failed[0]}")
+        done = len(shadows) - len(refused)
+        return {"summary": f"{done} shadow group(s) committed on {ctx.target}"
+                           + (f", {len(refused)} refused (members)" if refused else "")}
+
+
+class DnsCheckStep:
+    schema = StepSchema("dns-check", {},
+                        "Check (change nothing) that each DNS record is what a failover flips.")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        dns = dns_settings(ctx.settings)
+        if dns is None:
+            return {"configured": False, "ttl_s": 0, "records": [], "problems": [],
+                    "summary": "no DNS provider configured ([dns] in drkit.toml): not checked"}
+        provider = provider_for(dns)
+        records, problems, ttl = [], [], 0
+        for rec in dns.records:
+            expected = rec.for_cluster(ctx.source)
+            flip_to = rec.for_cluster(ctx.target)
+            try:
+                current = provider.get(rec.name, rec.type)
+            except DrkitError as exc:
+                problems.append(f"DNS provider {provider.describe()} cannot be read for "
+                                f"{rec.name}: {exc}")
+                continue
+            now = list(current.values) if current else None
+            ok = expected.same_values(current)
+            records.append({"name": rec.name, "type": rec.type, "now": now,
+                            "ttl": current.ttl if current else None,
+                            "expected": list(expected.values), "flip_to": list(flip_to.values),
+                            "ok": ok})
+            if current is not None:
+                ttl = max(ttl, current.ttl)
+            if not ok:
+                problems.append(f"DNS {rec.name} {rec.type} is "
+                                f"{', '.join(now) if now else 'missing'}, not {ctx.source}'s "
+                                f"{', '.join(expected.values)}: a failover would refuse to flip "
+                                "it; fix the record or [[dns.records]]")
+        return {"configured": True, "provider": provider.describe(), "records": records,
+                "ttl_s": ttl, "problems": problems,
+                "summary": f"{len(records)} record(s) read, {len(problems)} problem(s)"}
+
+
+def _probe(ctx: RunContext) -> tuple[KafkaAdmin | None, str]:
+    try:
+        src = KafkaAdmin.connect(ctx.settings, ctx.source, PROBE_TIMEOUT_S)
+        src.tcp_probe()
+        src.describe()
+        return src, ""
+    except DrkitError as exc:
+        return None, str(exc)
+
+
+def _windows_read(ctx: RunContext, alias: str, windows: Mapping[TopicPartition, tuple[int, int]]
+                  ) -> dict[TopicPartition, list[Rec]]:
+    config = ctx.settings.cluster(alias).consumer_client_config()
+    return read_windows(config, windows, alias, timeout_s=ctx.time_left(120.0))
+
+
+class VerifyContentStep:
+    schema = StepSchema("verify-content", {},
+                        "Match records on both clusters: nothing skipped, exact re-deliveries.")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        plan = the_plan(ctx)
+        commit = ctx.outputs_of("shadow-commit")
+        shadows: dict[str, str] = commit["shadows"]
+        refused: dict[str, str] = commit.get("refused", {})
+        positions = {g: offsets_from_json(rows) for g, rows in commit["positions"].items()}
+        flow = ctx.flow
+        lag_max = max(1, int(flow.offset_lag_max))
+        tgt = cluster(ctx, ctx.target)
+        src, src_error = _probe(ctx)
+        checks: list[PartitionCheck] = []
+        todo = []  # (group, plan partition, d)
+        prefix = _settings(ctx).group_prefix
+        for g in plan.groups:
+            for p in g.partitions:
+                d = positions.get(g.group, {}).get(p.topic_partition)
+                shadow = shadows.get(g.group, prefix + g.group)
+                if d is None or g.group in refused:
+                    why = refused.get(g.group) or f"not planned for commit: {p.reason}"
+                    checks.append(PartitionCheck(g.group, p.topic, p.partition, shadow, None,
+                                                 None, "skipped", None, p.expected_duplicates,
+                                                 why))
+                else:
+                    todo.append((g.group, p, d))
+        if src is None:
+            for group, p, d in todo:
+                checks.append(PartitionCheck(group, p.topic, p.partition, shadows[group], d, None,
+                                             "unverified", None, p.expected_duplicates,
+                                             f"{ctx.source} unreachable: {src_error}"))
+            return _checks_out(checks, f"{ctx.source} unreachable")
+        policy = flow.policy()
+        upstream = {policy.format_remote_topic(flow.source, t): t for t in src.topics()}
+        primary_committed = src.committed({group for group, _p, _d in todo})
+        std_ranges = tgt.log_ranges({p.topic_partition for _g, p, _d in todo})
+        src_tps = {TopicPartition(upstream[p.topic], p.partition)
+                   for _g, p, _d in todo if p.topic in upstream}
+        src_ranges = src.log_ranges(src_tps)
+        std_win: dict[TopicPartition, tuple[int, int]] = {}
+        src_win: dict[TopicPartition, tuple[int, int]] = {}
+        jobs = []
+        for group, p, d in todo:
+            tp = p.topic_partition
+            stp = TopicPartition(upstream.get(p.topic, ""), p.partition)
+            c = primary_committed.get(group, {}).get(stp)
+            why = ("" if p.topic in upstream else f"{p.topic} has no source topic on "
+                   f"{ctx.source}") or ("" if c is not None else
+                                        f"the group has no commit on {ctx.source}") or (
+                "" if tp in std_ranges and stp in src_ranges else "partition missing")
+            if why:
+                checks.append(PartitionCheck(group, p.topic, p.partition, shadows[group], d, c,
+                                             "unverified", None, p.expected_duplicates, why))
+                continue
+            assert c is not None
+            u = p.checkpoint_upstream if p.checkpoint_upstream is not None else c
+            drift = max(0, c - u)
+            s_lo, s_hi = bounded(d - 1, d + lag_max + drift + MARGIN, *std_ranges[tp])
+            p_lo, p_hi = bounded(min(u, c) - lag_max - MARGIN, c + lag_max + MARGIN,
+                                 *src_ranges[stp])
+            # Several groups share a partition: one window covering all of them, per cluster.
+            std_win[tp] = _union(std_win.get(tp), (s_lo, s_hi))
+            src_win[stp] = _union(src_win.get(stp), (p_lo, p_hi))
+            jobs.append((group, p, d, c, tp, stp, (s_lo, s_hi), (p_lo, p_hi)))
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            f_std = pool.submit(_windows_read, ctx, ctx.target, std_win)
+            f_src = pool.submit(_windows_read, ctx, ctx.source, src_win)
+            std_recs, src_recs = f_std.result(), f_src.result()
+        for group, p, d, c, tp, stp, (s_lo, s_hi), (p_lo, p_hi) in jobs:
+            s = [(r.offset, r.digest) for r in std_recs[tp] if s_lo <= r.offset < s_hi]
+            pr = [(r.offset, r.digest) for r in src_recs[stp] if p_lo <= r.offset < p_hi]
+            end = std_ranges[tp][1]
+            m = match_partition(s, d, end, s_hi >= end, pr, c)
+            checks.append(PartitionCheck(group, p.topic, p.partition, shadows[group], d, c,
+                                         m.status, m.records_again, p.expected_duplicates,
+                                         m.reason))
+        return _checks_out(checks, "")
+
+
+def _union(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
+    return b if a is None else (min(a[0], b[0]), max(a[1], b[1]))
+
+
+def _checks_out(checks: list[PartitionCheck], note: str) -> dict[str, Any]:
+    checks.sort(key=lambda c: (c.group, c.topic, c.partition))
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no partitions"
+    return {"checks": [c.to_dict() for c in checks], "counts": counts,
+            "summary": summary + (f" ({note})" if note else "")}
+
+
+class MeasureStep:
+    schema = StepSchema("measure", {},
+                        "RPO: records and seconds not yet mirrored, per topic partition.")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        flow = ctx.flow
+        policy = flow.policy()
+        tgt = cluster(ctx, ctx.target)
+        topic_re = ctx.args.get("topic_regex")
+        plan = the_plan(ctx)
+        remotes = sorted({p.topic for g in plan.groups for p in g.partitions})
+        if topic_re is None and not ctx.args.get("group_regex"):
+            std_topics = tgt.topics()
+            remotes = sorted(set(remotes) | {t for t in std_topics
+                                             if policy.topic_source(t) == flow.source
+                                             and not policy.is_internal_topic(t)})
+        std_topics = tgt.topics()
+        std_tps = [TopicPartition(t, n) for t in remotes if t in std_topics
+                   for n in range(std_topics[t])]
+        src, src_error = _probe(ctx)
+        rows: list[TopicRpo] = []
+        if src is None:
+            rows = [TopicRpo(policy.upstream_topic(tp.topic) or tp.topic, tp.topic, tp.partition,
+                             None, None, f"{ctx.source} unreachable: {src_error}")
+                    for tp in std_tps]
+            return _rpo_out(rows, f"{ctx.source} unreachable")
+        src_topics = src.topics()
+        upstream = {policy.format_remote_topic(flow.source, t): t for t in src_topics}
+        pairs = [(TopicPartition(upstream[tp.topic], tp.partition), tp) for tp in std_tps
+                 if tp.topic in upstream]
+        # The drill's instant: both ends read at once, then the records around them.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            f_s = pool.submit(src.log_ranges, [s for s, _t in pairs])
+            f_t = pool.submit(tgt.log_ranges, [t for _s, t in pairs])
+            src_ranges, std_ranges = f_s.result(), f_t.result()
+        tail = max(1, int(flow.offset_lag_max)) * 10 + MARGIN
+        src_win = {s: bounded(src_ranges[s][1] - tail, src_ranges[s][1], *src_ranges[s])
+                   for s, _t in pairs if s in src_ranges}
+        std_win = {t: bounded(std_ranges[t][1] - 1, std_ranges[t][1], *std_ranges[t])
+                   for _s, t in pairs if t in std_ranges}
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            f_src = pool.submit(_windows_read, ctx, ctx.source, src_win)
+            f_std = pool.submit(_windows_read, ctx, ctx.target, std_win)
+            src_recs, std_recs = f_src.result(), f_std.result()
+        for s, t in pairs:
+            rows.append(_rpo_row(s, t, src_recs.get(s, []), std_recs.get(t, []), tail))
+        return _rpo_out(rows, "")
+
+
+def _rpo_row(s: TopicPartition, t: TopicPartition, src: list[Rec], std: list[Rec],
+             tail: int) -> TopicRpo:
+    if not src:
+        return TopicRpo(s.topic, t.topic, s.partition, 0, 0.0, "nothing to mirror")
+    newest = src[-1]
+    if not std:
+        return TopicRpo(s.topic, t.topic, s.partition, len(src), None,
+                        "nothing mirrored yet" + (f" (≥ {len(src)} records)"
+                                                  if len(src) >= tail else ""))
+    last = std[-1]
+    idx = next((i for i in range(len(src) - 1, -1, -1) if src[i].digest == last.digest), None)
+    if idx is None:
+        secs = max(0.0, (newest.timestamp_ms - last.timestamp_ms) / 1000)
+        return TopicRpo(s.topic, t.topic, s.partition, None, round(secs, 3),
+                        f"more than {len(src)} records behind (by timestamp)")
+    behind = len(src) - 1 - idx
+    secs = 0.0 if behind == 0 else max(0.0, (newest.timestamp_ms - last.timestamp_ms) / 1000)
+    return TopicRpo(s.topic, t.topic, s.partition, behind, round(secs, 3))
+
+
+def _rpo_out(rows: list[TopicRpo], note: str) -> dict[str, Any]:
+    rows.sort(key=lambda r: (r.topic, r.partition))
+    known = [r.seconds_behind for r in rows if r.seconds_behind is not None]
+    worst = f"max {max(known):.1f} s behind" if known else "no RPO measured"
+    return {"rpo": [r.to_dict() for r in rows], "measured_at": now_iso(),
+            "summary": f"{len(rows)} mirrored partition(s), {worst}"
+                       + (f" ({note})" if note else "")}
+
+
+class CleanupStep:
+    schema = StepSchema("cleanup", {}, "Delete the drill's shadow groups (kept with --keep).")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        shadows = _shadows_of(ctx)
+        if ctx.args.get("keep"):
+            return {"kept": sorted(shadows), "deleted": [],
+                    "summary": f"kept {len(shadows)} shadow group(s) (--keep)"}
+        prefix = _settings(ctx).group_prefix
+        mine = sorted(s for s in shadows if s.startswith(prefix))
+        out = state.outputs
+        deleted: list[str] = out.setdefault("deleted", [])
+        left: dict[str, str] = {}
+        if mine:
+            tgt = cluster(ctx, ctx.target)
+            futs = tgt.admin.delete_consumer_groups(mine, request_timeout=tgt.timeout_s)
+            for group, fut in futs.items():
+                try:
+                    fut.result(timeout=tgt.timeout_s + 5)
+                    deleted.append(group)
+                except KafkaException as exc:
+                    msg = str(exc.args[0].str() if exc.args else exc)
+                    if "GROUP_ID_NOT_FOUND" in msg:
+                        deleted.append(group)
+                    else:
+                        left[group] = msg
+                except concurrent.futures.TimeoutError:
+                    left[group] = "timed out deleting the group"
+        out["deleted"] = sorted(set(deleted))
+        out["left"] = left
+        ctx.save()
+        if left:
+            first = next(iter(left.items()))
+            raise StepFailed(f"{len(left)} shadow group(s) could not be deleted on {ctx.target} "
+                             f"({first[0]}: {first[1]}); resume the drill to try again")
+        return {"kept": [], "summary": f"{len(out['deleted'])} shadow group(s) deleted"}
+
+
+def _shadows_of(ctx: RunContext) -> list[str]:
+    for spec in ctx.runbook.steps:
+        st = ctx.run.step(spec.id)
+        if spec.uses == "shadow-commit" and "shadows" in st.outputs:
+            return sorted(st.outputs["shadows"].values())
+    return []
+
+
+class DrillReportStep:
+    schema = StepSchema("drill-report", {}, "Judge the drill, save its report (state_dir/drills).")
+
+    def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
+        _only_in_drills(ctx)
+        report = build_report(ctx, now_iso())
+        path = save_report(ctx.settings.state_dir, report)
+        return {"report": report.to_dict(), "path": str(path),
+                "summary": ("PASSED" if report.passed else "FAILED")
+                + (f": {report.failures[0]}" if report.failures else "")}
+
+
+def _outputs(ctx: RunContext, uses: str) -> tuple[dict[str, Any], str | None, str]:
+    """(outputs, error, status) of the runbook's step of type ``uses`` (absent: {}, None, '')."""
+    for spec in ctx.runbook.steps:
+        if spec.uses == uses:
+            st = ctx.run.step(spec.id)
+            return st.outputs, st.error, st.status
+    return {}, None, ""
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    a = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    b = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return max(0.0, (b - a).total_seconds())
+
+
+def build_report(ctx: RunContext, finished_at: str) -> DrillReport:
+    drill = _settings(ctx)
+    thresholds = DrillThresholds(drill.max_rpo_seconds, drill.max_rto_seconds,
+                                 drill.max_duplicates_per_partition, drill.max_age_days)
+    failures: list[str] = []
+    unsafe = False
+    for sp in ctx.runbook.steps:
+        st = ctx.run.step(sp.id)
+        if sp.uses != "drill-report" and st.status == "failed":
+            failures.append(f"step {sp.id} failed: {st.error}")
+    verify, _e, _s = _outputs(ctx, "verify-content")
+    checks = tuple(PartitionCheck.from_dict(c) for c in verify.get("checks", []))
+    commit, _e, _s = _outputs(ctx, "shadow-commit")
+    for group, why in sorted(commit.get("refused", {}).items()):
+        failures.append(f"group {group}: {why}")
+        unsafe = True
+    for c in checks:
+        if c.status == "loss":
+            failures.append(f"LOSS {c.topic}-{c.partition} group {c.group}: {c.reason}")
+    unverified = [c for c in checks if c.status == "unverified"]
+    notes: list[str] = []
+    if unverified:
+        line = (f"{len(unverified)} partition(s) unverified (first: {unverified[0].topic}-"
+                f"{unverified[0].partition} group {unverified[0].group}: "
+                f"{unverified[0].reason})")
+        if ctx.args.get("allow_unverified"):
+            notes.append(line + "; accepted with --allow-unverified")
+        else:
+            failures.append(line + "; pass --allow-unverified to accept")
+    if verify and not any(c.status != "skipped" for c in checks):
+        failures.append("nothing to rehearse: no group of the plan has a position to commit "
+                        "(check --group/--topic and that MM2 wrote checkpoints)")
+    if thresholds.max_duplicates_per_partition is not None:
+        for c in checks:
+            if c.records_again is not None and (
+                    c.records_again > thresholds.max_duplicates_per_partition):
+                failures.append(f"{c.topic}-{c.partition} group {c.group}: {c.records_again} "
+                                f"records again > max_duplicates_per_partition "
+                                f"{thresholds.max_duplicates_per_partition}")
+    measure, _e, _s = _outputs(ctx, "measure")
+    rpo = tuple(TopicRpo.from_dict(r) for r in measure.get("rpo", []))
+    rpo_known = [r.seconds_behind for r in rpo if r.seconds_behind is not None]
+    if thresholds.max_rpo_seconds is not None and rpo_known and (
+            max(rpo_known) > thresholds.max_rpo_seconds):
+        worst = max((r for r in rpo if r.seconds_behind is not None),
+                    key=lambda r: r.seconds_behind or 0.0)
+        failures.append(f"RPO {worst.seconds_behind:.1f} s on {worst.topic}-{worst.partition} "
+                        f"> max_rpo_seconds {thresholds.max_rpo_seconds:g}")
+    dns, _e, _s = _outputs(ctx, "dns-check")
+    failures += [f"DNS: {p}" for p in dns.get("problems", [])]
+    rto = _rto(ctx, drill, float(dns.get("ttl_s") or 0))
+    if thresholds.max_rto_seconds is not None and rto.total_s > thresholds.max_rto_seconds:
+        failures.append(f"RTO {rto.total_s:.1f} s > max_rto_seconds "
+                        f"{thresholds.max_rto_seconds:g}")
+    cleanup, _e, _s = _outputs(ctx, "cleanup")
+    kept = bool(cleanup.get("kept"))
+    if kept:
+        notes.append(f"shadow groups kept (--keep): {', '.join(cleanup['kept'][:5])}"
+                     + (" …" if len(cleanup["kept"]) > 5 else ""))
+    code = 0 if not failures else (3 if unsafe and len(failures) == len(commit.get("refused", {}))
+                                   else 1)
+    return DrillReport(
+        run_id=ctx.run.run_id, source=ctx.source, target=ctx.target,
+        started_at=ctx.run.created_at, finished_at=finished_at, passed=not failures,
+        exit_code=code, failures=tuple(failures), partitions=checks, rpo=rpo, rto=rto,
+        thresholds=thresholds,
+        dns={k: v for k, v in dns.items() if k in ("configured", "provider", "records",
+                                                   "ttl_s", "problems")},
+        shadow_prefix=drill.group_prefix, kept=kept, notes=tuple(notes))
+
+
+def _rto(ctx: RunContext, drill: DrillSettings, ttl_s: float) -> Rto:
+    steps: list[StepTiming] = []
+    for sp in ctx.runbook.steps:
+        role = REHEARSES.get(sp.uses)
+        st = ctx.run.step(sp.id)
+        secs = _seconds(st.started_at, st.ended_at)
+        if role is not None and secs is not None and st.status == "succeeded":
+            steps.append(StepTiming(role, round(secs, 3), True))
+    estimates = [StepTiming(name, secs, False) for name, secs in
+                 sorted(drill.rto_estimates_s.items())]
+    measured = sum(s.seconds for s in steps)
+    est = sum(s.seconds for s in estimates)
+    return Rto(tuple(steps + estimates), ttl_s, est, round(measured + est + ttl_s, 3))
+
+
+DRILL_STEPS = (ShadowCommitStep(), DnsCheckStep(), VerifyContentStep(), MeasureStep(),
+               CleanupStep(), DrillReportStep())
