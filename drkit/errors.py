@@ -24,6 +24,11 @@ class ConfigError(DrkitError):
     exit_code = EXIT_USAGE
 
 
+class StateDirError(ConfigError):
+    """``state_dir`` (or a file or subdirectory in it) is unsafe or unusable: owned by another
+    user, writable by others, a planted symlink, read-only, full. Nothing was touched."""
+
+
 class UsageError(DrkitError):
     """The command line asks for something that cannot be done as asked."""
 
@@ -56,6 +61,12 @@ class ToolMissingError(LabError):
 
 class StateError(DrkitError):
     """A run journal is missing or damaged; drkit never overwrites one it cannot read."""
+
+
+class UnknownRunError(StateError):
+    """The command line names a run id that is not in the state directory: a usage error."""
+
+    exit_code = EXIT_USAGE
 
 
 class LockedError(DrkitError):

@@ -12,16 +12,26 @@ production secrets' surroundings, so every write goes through here:
 * files are opened with ``O_NOFOLLOW``: a symlink planted in the state dir is refused, not
   followed to somewhere else.
 
-The hardening still to come (owner and mode checks of ``state_dir`` itself) belongs here too.
+* every directory is checked with ``lstat`` before it is used: it must be a real directory (a
+  symlink is refused — ``state_dir`` itself may be a symlink the current user made), owned by
+  the current user and not writable by group or others. Anyone else who can write there could
+  swap ``runs/`` or plant a journal, a lock or a symlink, and so choose what a resumed run
+  does with the operator's credentials (issue 17 §3). Such a directory is refused with a
+  :class:`~drkit.errors.StateDirError` (exit 2, one line naming it and what to do), as is one
+  drkit cannot create or write (read-only, no permission, disk full) — before anything is touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets as _random
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
+
+from drkit.errors import StateDirError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -47,21 +57,135 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def ensure_dir(directory: Path) -> None:
-    """Create ``directory`` as 0700 whatever the umask; an existing one's mode is left alone.
+#: Subdirectories drkit makes in ``state_dir``; never symlinks, always checked.
+SUBDIRS = ("runs", "locks", "inventory", "drills")
+_FIX = "`chown` it to you and `chmod 700` it, or pick another state_dir in drkit.toml"
 
-    Its parents are the operator's (e.g. the project dir holding ``.drkit``) and get default
-    permissions; callers create ``state_dir`` itself with this function first.
-    """
-    if directory.is_dir():
-        return
-    directory.parent.mkdir(parents=True, exist_ok=True)
+
+def _user(uid: int) -> str:
     try:
-        directory.mkdir(mode=DIR_MODE)
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_dir(directory: Path, *, link_ok: bool | None = None) -> bool:
+    """Whether ``directory`` exists; StateDirError if it exists but is not safe to use.
+
+    Safe: a directory (``lstat``: a symlink is refused unless ``link_ok`` and the link itself
+    belongs to the current user), owned by the current user, not writable by group or others.
+    ``link_ok`` defaults to True for ``state_dir`` itself (an operator may point it elsewhere
+    with a symlink of their own) and False for drkit's own :data:`SUBDIRS`, which drkit
+    always makes as directories.
+    """
+    if link_ok is None:
+        link_ok = directory.name not in SUBDIRS
+    me = os.geteuid()
+    try:
+        st = os.lstat(directory)
+        if stat.S_ISLNK(st.st_mode):
+            if not link_ok or st.st_uid != me:
+                raise StateDirError(
+                    f"state directory {directory} is a symlink drkit did not make (owned by "
+                    f"{_user(st.st_uid)}); drkit never follows one there: remove it, or pick "
+                    "another state_dir in drkit.toml")
+            st = os.stat(directory)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StateDirError(f"cannot look at state directory {directory}: {_why(exc)}; drkit "
+                            "needs to read and write there: fix its permissions, or pick "
+                            "another state_dir in drkit.toml") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise StateDirError(f"state directory {directory} is not a directory; move it away, "
+                            "or pick another state_dir in drkit.toml")
+    if st.st_uid != me:
+        raise StateDirError(
+            f"state directory {directory} is owned by {_user(st.st_uid)}, not by you "
+            f"({_user(me)}): whoever owns it can change what drkit resumes; {_FIX}")
+    if st.st_mode & 0o022:
+        raise StateDirError(
+            f"state directory {directory} is writable by group or others (mode "
+            f"{st.st_mode & 0o777:04o}): they could plant journals or symlinks; {_FIX}")
+    return True
+
+
+def _make_dir(directory: Path) -> None:
+    """``mkdir`` 0700 and ``chmod`` it through a no-follow descriptor, whatever the umask."""
+    directory.parent.mkdir(parents=True, exist_ok=True)  # the operator's, default permissions
+    try:
+        os.mkdir(directory, DIR_MODE)
     except FileExistsError:
-        return
-    os.chmod(directory, DIR_MODE)
+        return  # a concurrent drkit made it: checked by the caller like any existing one
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | _NOFOLLOW)
+    try:
+        os.fchmod(fd, DIR_MODE)
+        if os.fstat(fd).st_mode & 0o777 != DIR_MODE:
+            raise StateDirError(f"state directory {directory} could not be made mode 0700; "
+                                "pick another state_dir in drkit.toml")
+    finally:
+        os.close(fd)
     fsync_dir(directory.parent)
+
+
+def ensure_dir(directory: Path, *, link_ok: bool | None = None) -> None:
+    """Create ``directory`` as 0700 whatever the umask, or check the existing one.
+
+    Existing or just made, it must pass :func:`check_dir` (StateDirError otherwise); its mode is
+    not changed. Its parents are the operator's (e.g. the project dir holding ``.drkit``) and
+    get default permissions; callers create ``state_dir`` itself with this function first.
+    A directory that cannot be created is a StateDirError naming it and what is needed.
+    """
+    if check_dir(directory, link_ok=link_ok):
+        return
+    try:
+        _make_dir(directory)
+    except OSError as exc:
+        raise StateDirError(
+            f"cannot create state directory {directory}: {_why(exc)}; drkit needs to create "
+            "it and write there: make its parent writable for you, or pick another state_dir "
+            "in drkit.toml") from None
+    check_dir(directory, link_ok=link_ok)
+
+
+def check_state_dir(state_dir: Path | str, *, writable: bool = True) -> None:
+    """The up-front check of ``state_dir`` and its subdirectories, before anything is touched.
+
+    Refuses (StateDirError, exit 2) a state directory or subdirectory that is not safe
+    (:func:`check_dir`); with ``writable`` also creates ``state_dir`` if absent and refuses one
+    drkit cannot write (read-only file system, no write permission).
+    """
+    root = Path(state_dir)
+    if writable:
+        ensure_dir(root)
+    elif not check_dir(root):
+        return
+    for sub in SUBDIRS:
+        check_dir(root / sub)
+    if writable and not os.access(root, os.W_OK | os.X_OK):
+        raise StateDirError(
+            f"state directory {root} is not writable (read-only file system or mode "
+            f"{os.stat(root).st_mode & 0o777:04o}); drkit journals every run there: make it "
+            "writable for you, or pick another state_dir in drkit.toml")
+
+
+def write_failed(path: Path, exc: OSError, doing: str = "write") -> StateDirError:
+    """The one line for a state file drkit could not write: which file, why, what to do."""
+    code = exc.errno
+    if code == errno.ELOOP:
+        todo = "it is a symlink drkit did not make and never follows: remove it"
+    elif code in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free space on its file system (nothing was half-written)"
+    else:
+        todo = ("drkit needs to write its state directory: make it writable for you, "
+                "or pick another state_dir in drkit.toml")
+    return StateDirError(f"cannot {doing} {path}: {_why(exc)}; {todo}")
 
 
 def atomic_write(path: Path, payload: bytes) -> None:
@@ -70,29 +194,44 @@ def atomic_write(path: Path, payload: bytes) -> None:
     Temp file in the same directory (created exclusively, so nothing else's file is reused),
     fsync, rename over the target, fsync of the directory so the rename itself is durable.
     """
-    tmp = path.with_name(f".{path.name}.{_random.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW,
-                 FILE_MODE)
+    tmp = path.with_name(f".{path.name}.{_random.token_hex(8)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW,
+                     FILE_MODE)
+    except OSError as exc:
+        raise write_failed(path, exc) from None
     try:
         try:
             write_all(fd, payload)
             os.fsync(fd)
         finally:
             os.close(fd)
+        if os.path.islink(path):  # rename would replace the link, but say so instead
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_failed(path, exc) from None
         raise
     fsync_dir(path.parent)
 
 
 def create_exclusive(path: Path, payload: bytes) -> None:
     """Create ``path`` (0600) holding ``payload``; FileExistsError if it exists (a lock's rule)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW,
-                 FILE_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | _NOFOLLOW,
+                     FILE_MODE)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise write_failed(path, exc, "create") from None
     try:
         write_all(fd, payload)
         os.fsync(fd)
+    except OSError as exc:
+        path.unlink(missing_ok=True)  # never leave half of it
+        raise write_failed(path, exc) from None
     finally:
         os.close(fd)
     fsync_dir(path.parent)
@@ -100,7 +239,10 @@ def create_exclusive(path: Path, payload: bytes) -> None:
 
 def open_guard(path: Path) -> int:
     """A descriptor on ``path`` (created 0600 if absent) for ``flock``; never a symlink's target."""
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW, FILE_MODE)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        raise write_failed(path, exc, "open") from None
 
 
 def append_line(directory: Path, path: Path, payload: bytes) -> None:
@@ -108,19 +250,29 @@ def append_line(directory: Path, path: Path, payload: bytes) -> None:
 
     One ``write()`` on an ``O_APPEND`` descriptor, so lines from two processes never interleave;
     a file left without its final newline by a crash gets one first, so only that line is lost.
-    Raises OSError.
+    ``directory`` is ``state_dir`` (checked, created 0700). A file that is not a regular file
+    owned by the current user is refused, never appended to or chmod-ed. Raises StateDirError.
     """
     ensure_dir(directory)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW,
-                 FILE_MODE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | _NOFOLLOW,
+                     FILE_MODE)
+    except OSError as exc:
+        raise write_failed(path, exc, "append to") from None
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise StateDirError(
+                f"{path} is not a file drkit made (owned by {_user(st.st_uid)}); refusing to "
+                "write to it: move it away, or pick another state_dir in drkit.toml")
         if st.st_mode & 0o077:
             os.fchmod(fd, FILE_MODE)
         if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
             payload = b"\n" + payload
         write_all(fd, payload + b"\n")
         os.fsync(fd)
+    except OSError as exc:
+        raise write_failed(path, exc, "append to") from None
     finally:
         os.close(fd)
     if st.st_size == 0:

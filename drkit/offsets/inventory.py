@@ -15,7 +15,7 @@ from drkit.config import Settings
 from drkit.errors import DrkitError
 from drkit.kafka.groups import SourceGroup
 from drkit.mm2.model import TopicPartition
-from drkit.statedir import atomic_write, ensure_dir, read_bytes
+from drkit.statedir import atomic_write, check_state_dir, ensure_dir, read_bytes
 
 
 def inventory_path(settings: Settings, source: str) -> Path:
@@ -38,6 +38,7 @@ def load_inventory(settings: Settings, source: str, now_ms: int
                    ) -> tuple[dict[str, SourceGroup], float] | None:
     """The saved groups and the inventory's age in seconds; None if there is none."""
     path = inventory_path(settings, source)
+    check_state_dir(settings.state_dir, writable=False)  # StateDirError: never read a planted one
     try:
         data = json.loads(read_bytes(path))
         groups = {}

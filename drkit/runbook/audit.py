@@ -17,7 +17,7 @@ from typing import Any
 from drkit.config.jaas import parse_jaas_config
 from drkit.config.redaction import MASK, is_secret_key
 from drkit.errors import StateError
-from drkit.statedir import append_line, read_bytes, utc_now
+from drkit.statedir import append_line, check_state_dir, read_bytes, utc_now
 
 # Values found under secret keys are hunted elsewhere in the data only from this length on:
 # shorter ones ("no", "1") would mangle unrelated text; they are still masked where they stand.
@@ -178,6 +178,7 @@ class AuditLog:
     def read(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """The events (of ``run_id``, or all), oldest first; a line that is not a JSON object
         comes back as an ``event: "corrupt-line"`` entry with its line number, not an error."""
+        check_state_dir(self.state_dir, writable=False)
         try:
             raw = read_bytes(self.path)
         except FileNotFoundError:

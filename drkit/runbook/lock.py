@@ -27,6 +27,8 @@ from drkit.errors import LockedError
 from drkit.runbook.checks import Check, check_count, check_fields, check_str, optional
 from drkit.statedir import (
     atomic_write,
+    check_dir,
+    check_state_dir,
     create_exclusive,
     ensure_dir,
     fsync_dir,
@@ -161,7 +163,7 @@ class RunLock:
         ``force_unlock``: take over a stale lock, one from another host, or a damaged lock file;
         never one whose holder is seen running on this host.
         """
-        ensure_dir(self.state_dir)
+        check_state_dir(self.state_dir)  # one line, exit 2, before anything is touched
         ensure_dir(self.locks_dir)
         ticks = pid_start_ticks(self.pid)
         me = LockHolder(self.key, self.run_id, self.who, self.host, self.pid, ticks, utc_now())
@@ -185,7 +187,7 @@ class RunLock:
     def release(self) -> bool:
         """Remove the lock if it still names our run; True if it did (never removes another's)."""
         self.held = False
-        if not self.locks_dir.is_dir():
+        if not check_dir(self.locks_dir):
             return False
         with self._guarded():
             holder = self._read()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from drkit.errors import StateError, UnsafeError
+from drkit.errors import StateError, UnknownRunError, UnsafeError
 from drkit.runbook.audit import Redactor
 from drkit.runbook.checks import (
     Check,
@@ -38,6 +38,7 @@ from drkit.runbook.checks import (
 )
 from drkit.statedir import (
     atomic_write,
+    check_state_dir,
     ensure_dir,
     file_identity,
     format_time,
@@ -273,7 +274,8 @@ class Journal:
     def path(self, run_id: str) -> Path:
         """The journal file of ``run_id``; a StateError for ids that could escape ``runs/``."""
         if not is_run_id(run_id):
-            raise StateError(f"{run_id!r} is not a run id; `drkit runs list` shows the runs")
+            raise UnknownRunError(f"{run_id!r} is not a run id; `drkit runs list` shows the "
+                                  "runs")
         return self.runs_dir / f"{run_id}.json"
 
     def create(self, run: RunState) -> None:
@@ -303,10 +305,11 @@ class Journal:
         kept. A journal whose MAC does not verify is refused (UnsafeError, exit 3); one without
         a MAC is refused too unless ``trust_unsigned`` or ``read_only`` (showing it)."""
         path = self.path(run_id)
+        check_state_dir(self.state_dir, writable=False)  # never read what others could plant
         try:
             raw = read_bytes(path)
         except FileNotFoundError:
-            raise StateError(
+            raise UnknownRunError(
                 f"no run {run_id} in {self.runs_dir}; `drkit runs list` shows the runs"
             ) from None
         except OSError as exc:
@@ -331,6 +334,7 @@ class Journal:
     def list_runs(self) -> list[RunSummary | DamagedRun]:
         """All runs, newest first (by creation time, then id); damaged files are listed too."""
         entries: list[RunSummary | DamagedRun] = []
+        check_state_dir(self.state_dir, writable=False)  # never read what others could plant
         paths = self.runs_dir.glob("*.json") if self.runs_dir.is_dir() else ()
         for path in paths:
             if path.name.startswith("."):
