@@ -12,14 +12,27 @@ from typing import Any, TypeVar
 import click
 
 from drkit import __version__
+from drkit.commands.common import AFTER_ABORT
 from drkit.config.redaction import install_log_filter
 from drkit.errors import EXIT_FAILED, EXIT_USAGE, DrkitError
+from drkit.textsafe import safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _after_abort(ctx: click.Context) -> None:
+    after = (ctx.obj or {}).get(AFTER_ABORT)
+    line = after() if callable(after) else None
+    if line:
+        click.echo(safe(line), err=True)
+
+
 class DrkitGroup(click.Group):
-    """Turns every DrkitError into one line on stderr and its exit code."""
+    """Turns every DrkitError into one line on stderr and its exit code.
+
+    Messages embed names read from clusters and journals: printed through ``safe`` so no
+    control sequence in them reaches the terminal and a newline cannot add a line (issue 17).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -27,10 +40,12 @@ class DrkitGroup(click.Group):
         except DrkitError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"drkit: error: {exc}", err=True)
+            click.echo(f"drkit: error: {safe(str(exc))}", err=True)
+            _after_abort(ctx)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("drkit: interrupted", err=True)
+            _after_abort(ctx)
             sys.exit(130)
 
 
@@ -78,8 +93,8 @@ def main() -> None:
     try:
         cli.main(prog_name="drkit", standalone_mode=True)
     except DrkitError as exc:  # raised outside a command (e.g. while parsing)
-        click.echo(f"drkit: error: {exc}", err=True)
+        click.echo(f"drkit: error: {safe(str(exc))}", err=True)
         sys.exit(exc.exit_code)
 
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "cli", "main"]
+__all__ = ["AFTER_ABORT", "EXIT_FAILED", "EXIT_USAGE", "cli", "main"]

@@ -12,11 +12,16 @@ import click
 
 from drkit.config import Settings, load_settings
 from drkit.config.loader import parse_topic_names
+from drkit.text import guard, safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 _TOPIC_NAMES = "drkit.topic_names"
+#: ``ctx.obj`` key: a command that started a run puts a callable here returning the line that
+#: ends a failed or interrupted run's output (run id, resume and rollback commands), or None;
+#: the CLI prints it after the error (drkit.cli).
+AFTER_ABORT = "after_abort"
 
 
 def settings_from(ctx: click.Context, mm2_config: Path | None) -> Settings:
@@ -55,15 +60,17 @@ class ClickPrompt:
     """The engine's :class:`~drkit.runbook.engine.Prompt` on the terminal, through click."""
 
     def show(self, text: str) -> None:
-        click.echo(text, err=True)
+        # Rendered text (the plan table is safe already): only raw controls are escaped.
+        click.echo(guard(text), err=True)
 
     def confirm(self, question: str) -> bool:
-        return bool(click.confirm(question, default=False, err=True))
+        return bool(click.confirm(safe(question), default=False, err=True))
 
 
 def say(msg: str) -> None:
-    """Progress for humans on stderr, so stdout stays clean for --output json."""
-    click.echo(f"  … {msg}", err=True)
+    """Progress for humans on stderr, so stdout stays clean for --output json. Messages may
+    name groups and topics: shown through ``safe`` (one line, no control sequence)."""
+    click.echo(f"  … {safe(msg)}", err=True)
 
 
 class TtyProgress:

@@ -7,16 +7,25 @@ from typing import Any
 
 import click
 
-from drkit.commands.common import ClickPrompt, emit_json, output_option, say, settings_from
+from drkit.commands.common import (
+    AFTER_ABORT,
+    ClickPrompt,
+    emit_json,
+    output_option,
+    say,
+    settings_from,
+)
 from drkit.commands.plan import plan_options
-from drkit.errors import EXIT_OK, EXIT_UNSAFE, UsageError
+from drkit.errors import EXIT_OK, EXIT_UNSAFE, DrkitError, UsageError
 from drkit.offsets.options import plan_args
 from drkit.offsets.plan import OffsetPlan
 from drkit.offsets.render import plan_table
+from drkit.runbook.liveness import resume_command, rollback_command
 from drkit.runbook.render import run_table
 from drkit.runbook.session import Session, load_checked
 from drkit.runbook.state import RunState
 from drkit.runbook.steps.common import stored_plan
+from drkit.text import clip, safe
 
 
 def approval_method(yes: bool) -> str | None:
@@ -58,6 +67,7 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
             raise UsageError("--resume takes the clusters from the run's journal; "
                              "leave out --from/--to")
         given = ctx.get_parameter_source("runbook") is click.core.ParameterSource.COMMANDLINE
+        after_abort(ctx, session, resume_id)
         run = session.resume(resume_id, approve=approval_method(yes), interactive=interactive,
                              force_unlock=force_unlock, runbook_arg=runbook if given else None,
                              trust_journal=trust_journal)
@@ -68,9 +78,31 @@ def failover_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runb
         book = load_checked(settings, runbook)
         args = plan_args(kw) | {"planned": planned}
         run = session.new_run("failover", book, kw["source"], kw["target"], args)
+        after_abort(ctx, session, run.run_id)
         run = session.start(run, book, approve=approval_method(yes), interactive=interactive,
                             force_unlock=force_unlock)
     finish(run, output)
+
+
+def after_abort(ctx: click.Context, session: Session, run_id: str) -> None:
+    """If the run fails or is interrupted, the CLI ends its output with :func:`abort_line`."""
+    obj = ctx.find_root().obj
+    if isinstance(obj, dict):
+        obj[AFTER_ABORT] = lambda: abort_line(session, run_id)
+
+
+def abort_line(session: Session, run_id: str) -> str | None:
+    """The last line of a failed or interrupted run: its id and the exact commands that resume
+    it and undo it; None if it has no journal (nothing was started) or cannot be resumed."""
+    try:
+        run = session.journal.load(run_id, read_only=True)
+    except DrkitError:
+        return None
+    if run.rollbacks or run.status == "succeeded":
+        return None
+    status = "interrupted" if run.status == "running" else run.status
+    return (f"run {run_id} {status}: resume with `{resume_command(run.kind, run_id)}`; "
+            f"undo what it did with `{rollback_command(run_id)}`")
 
 
 def finish(run: RunState, output: str) -> None:
@@ -84,12 +116,13 @@ def finish(run: RunState, output: str) -> None:
             click.echo("")
             click.echo(plan_table(plan))
         if plan is not None and plan.has_refusals:
-            names = ", ".join(g.group for g in plan.refused_groups[:5])
-            click.echo(f"\nNEXT: {names} had active members on {run.target} and were left "
+            names = ", ".join(clip(g.group, 40) for g in plan.refused_groups[:5])
+            click.echo(f"\nNEXT: {names} had active members on {safe(run.target)} and were left "
                        f"alone; stop them there and fail those groups over again.", err=True)
         else:
-            click.echo(f"\nNEXT: start consumers on {run.target}; they resume from the committed "
-                       "offsets.\n      Running clients do not re-resolve DNS: restart them.")
+            click.echo(f"\nNEXT: start consumers on {safe(run.target)}; they resume from the "
+                       "committed offsets.\n      Running clients do not re-resolve DNS: "
+                       "restart them.")
     sys.exit(code)
 
 

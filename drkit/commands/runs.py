@@ -14,6 +14,7 @@ from drkit.dns.flip import RecordDecision
 from drkit.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSAFE, UnsafeError, UsageError
 from drkit.offsets.render import plan_table
 from drkit.runbook.engine import now_iso
+from drkit.runbook.liveness import liveness, summary_json
 from drkit.runbook.lock import RunLock
 from drkit.runbook.render import run_table, runs_table
 from drkit.runbook.rollback import (
@@ -45,11 +46,13 @@ def _session(ctx: click.Context) -> Session:
 @click.pass_context
 def list_cmd(ctx: click.Context, /, output: str) -> None:
     """All runs, newest first (damaged journals are listed, not hidden)."""
-    found = _session(ctx).journal.list_runs()
+    session = _session(ctx)
+    found = session.journal.list_runs()
+    live = liveness(session.settings.state_dir, found)  # killed runs show as interrupted
     if output == "json":
-        emit_json([r.to_dict() for r in found])
+        emit_json([summary_json(r, live) for r in found])
     else:
-        click.echo(runs_table(found))
+        click.echo(runs_table(found, live))
 
 
 @runs.command("show")

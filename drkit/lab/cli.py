@@ -101,7 +101,8 @@ def up(lab_dir: Path | None, mm2: bool, flows: tuple[str, ...], offset_lag_max: 
 
 @lab.command()
 @DIR_OPTION
-@click.option("--output", type=click.Choice(["table", "json"]), default="table")
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
 def status(lab_dir: Path | None, output: str) -> None:
     """Show each lab member: running or not, address, memory, log file."""
     the_lab = Lab.open(_dir(lab_dir))

@@ -55,8 +55,8 @@ def build_plan(
     commits count only on partitions in ``log_ranges`` (the mirrored partitions): commits on the
     standby's own local topics are not the failover's business.
     """
-    group_re = compile_regex(options.group_regex, "--group-regex")
-    topic_re = compile_regex(options.topic_regex, "--topic-regex")
+    group_re = compile_regex(options.group_regex, "--group")
+    topic_re = compile_regex(options.topic_regex, "--topic")
     src_topics = {tp.topic for sg in (source_groups or {}).values() for tp in sg.committed}
     src_topics.update(tp.topic for tp in offset_syncs or {})
     planner = _Planner(source, target, log_ranges, naming, options, source_groups, offset_syncs,

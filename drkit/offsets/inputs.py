@@ -48,8 +48,8 @@ class PlanOptions:
         if self.untranslated not in POLICIES:
             raise ConfigError(f"--untranslated must be one of {', '.join(POLICIES)}, "
                               f"not {self.untranslated!r}")
-        compile_regex(self.group_regex, "--group-regex")
-        compile_regex(self.topic_regex, "--topic-regex")
+        compile_regex(self.group_regex, "--group")
+        compile_regex(self.topic_regex, "--topic")
 
 
 def compile_regex(pattern: str | None, flag: str) -> re.Pattern[str] | None:

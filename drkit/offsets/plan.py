@@ -295,10 +295,13 @@ def safety_violations(plan: OffsetPlan, limits: SafetyThresholds) -> tuple[str, 
     if max_rewinds is None and not plan.allow_rewind:
         max_rewinds = 0
     if max_rewinds is not None and stats.rewinds > max_rewinds:
-        flag = (f"--max-rewinds {stats.rewinds}" if limits.max_rewinds is not None
-                else "--allow-rewind")
+        # A cap set by the caller (SafetyThresholds(max_rewinds=N), no CLI flag) is not
+        # overridable from the command line; without one, --allow-rewind is the consent.
+        todo = (f"the caller's max_rewinds limit allows {max_rewinds}: raise it to "
+                f"{stats.rewinds} if the rewinds are intended" if limits.max_rewinds is not None
+                else "pass --allow-rewind")
         found.append(f"{stats.rewinds} partition(s) would be rewound (max {max_rewinds}); "
-                     f"pass {flag}")
+                     f"{todo}")
     fraction = limits.max_untranslated_fraction
     if fraction is not None and stats.partitions:
         share = stats.untranslated_partitions / stats.partitions
@@ -312,7 +315,7 @@ def safety_violations(plan: OffsetPlan, limits: SafetyThresholds) -> tuple[str, 
                      f"groups are old too); pass --max-checkpoint-age {math.ceil(age)}")
     if stats.translated_groups < limits.min_groups:
         found.append(f"only {stats.translated_groups} group(s) with checkpoints "
-                     f"(min {limits.min_groups}); check --group-regex and the checkpoints topic, "
+                     f"(min {limits.min_groups}); check --group and the checkpoints topic, "
                      f"or pass --min-groups {stats.translated_groups}")
     return tuple(found)
 

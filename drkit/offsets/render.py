@@ -7,15 +7,101 @@ serves them all; text helpers are :mod:`drkit.text`'s.
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from tabulate import tabulate
 
 from drkit.offsets.inputs import PlanInputs
 from drkit.offsets.plan import GroupPlan, OffsetPlan, PartitionPlan
-from drkit.text import WIDTH, age, clip
+from drkit.text import WIDTH, age, clip, safe
 
 VERDICT_ORDER = {"refused": 0, "untranslated": 1, "commit": 2, "nothing-to-do": 3}
+_UNTRANSLATED = "choose --untranslated earliest|latest"
+
+
+@dataclass(frozen=True)
+class SkipReason:
+    """Why partitions were skipped, as the table counts them: ``marker`` is a phrase of the
+    planner's partition reason, ``label`` its name (≤ 60 columns), ``short`` the group table's
+    name for it (≤ 17 columns), ``hint`` what to do."""
+
+    marker: str
+    label: str
+    hint: str
+    short: str
+
+
+#: Most specific first; the first whose marker is in a partition's reason names it. A planner
+#: that adds a reason adds its entry here (and the unit test checks every entry renders).
+SKIP_REASONS: list[SkipReason] = [
+    SkipReason("not committed: group is active on", "group active on the standby",
+               "stop its consumers on the standby, then fail the group over again",
+               "active on standby"),
+    SkipReason("partition not on standby", "partition not on the standby",
+               "the topic is not mirrored or its partition count differs: fix the mirror "
+               "first", "not on standby"),
+    SkipReason("older than the oldest retained offset-sync",
+               "source commit older than oldest offset-sync",
+               f"MM2 cannot translate positions that old; {_UNTRANSLATED} or commit by hand",
+               "old offset-sync"),
+    SkipReason("excluded by MM2's group filter", "group excluded by MM2's group filter",
+               f"MM2 never checkpoints it (groups.exclude in mm2.properties); {_UNTRANSLATED}",
+               "MM2 group filter"),
+    SkipReason("not replicated (MM2's topic filter)", "topic not replicated by MM2",
+               "MM2 does not mirror the topic: there is nothing to resume on the standby",
+               "MM2 topic filter"),
+    SkipReason("not in the source inventory", "group unknown on the source",
+               f"no commits seen on the source; {_UNTRANSLATED} if it should resume",
+               "unknown on source"),
+    SkipReason("never committed", "never committed on the source",
+               f"no source position to translate; {_UNTRANSLATED} to pick a start",
+               "never committed"),
+    SkipReason("no offset-sync yet", "no offset-sync yet",
+               f"MM2 has not synced this partition yet; wait for MM2 or {_UNTRANSLATED}",
+               "no offset-sync"),
+    SkipReason("no checkpoint yet", "no checkpoint yet",
+               "wait for MM2's next checkpoint (emit.checkpoints.interval.seconds) or "
+               + _UNTRANSLATED, "no checkpoint yet"),
+]
+OTHER_REASON = SkipReason("", "other", "--output json lists each partition's reason", "other")
+
+
+def skip_reason(reason: str) -> SkipReason:
+    """The :data:`SKIP_REASONS` entry of a partition's ``reason`` (:data:`OTHER_REASON` if
+    none)."""
+    return next((r for r in SKIP_REASONS if r.marker in reason), OTHER_REASON)
+
+
+def _skipped(g: GroupPlan) -> Counter[SkipReason]:
+    return Counter(skip_reason(p.reason) for p in g.partitions if p.action == "skip")
+
+
+def _reason_cell(g: GroupPlan) -> str:
+    """The group's reason in ≤ 26 columns: refusals say why, skips say how many and why."""
+    skipped = _skipped(g)
+    if g.verdict == "refused" or not skipped:
+        return "" if g.verdict == "commit" else clip(g.reason.removeprefix("no checkpoint: "), 26)
+    (top, _count), *more = skipped.most_common()
+    rest = f" +{len(more)}" if more else ""
+    return clip(f"{sum(skipped.values())} skip: {top.short}", 26 - len(rest)) + rest
+
+
+def skip_summary(plan: OffsetPlan) -> list[str]:
+    """Skipped partitions counted per reason, each with what to do (≤ 100 columns)."""
+    counts: Counter[SkipReason] = Counter()
+    for g in plan.groups:
+        counts.update(_skipped(g))
+    if not counts:
+        return []
+    total = sum(len(g.partitions) for g in plan.groups)
+    out = [f"Skipped {sum(counts.values())} of {total} partitions (nothing committed for them):"]
+    for reason, n in counts.most_common():
+        out.append(f"  {n:>5}  {reason.label}")
+        out.extend(textwrap.wrap(f"→ {reason.hint}", WIDTH, initial_indent=" " * 9,
+                                 subsequent_indent=" " * 11, break_on_hyphens=False))
+    return out
 
 
 def _group_dups(g: GroupPlan) -> str:
@@ -34,39 +120,46 @@ def _oldest_age(g: GroupPlan) -> float | None:
 
 
 def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool = False) -> str:
-    out = [f"Plan {plan.source} → {plan.target}   (digest {plan.digest()[:12]})"]
+    # Names come from the clusters (and the journal): every one is shown through safe/clip.
+    source, target = safe(plan.source), safe(plan.target)
+    out = [f"Plan {source} → {target}   (digest {plan.digest()[:12]})"]
     if inputs is not None:
-        out.append(f"  checkpoints: {inputs.checkpoints_topic}, {inputs.checkpoint_records} "
-                   f"records read in {inputs.checkpoint_scan_s:.2f} s")
+        out.append(clip(f"  checkpoints: {inputs.checkpoints_topic}, "
+                        f"{inputs.checkpoint_records} records read in "
+                        f"{inputs.checkpoint_scan_s:.2f} s", WIDTH))
         src = "reachable" if inputs.source_reachable else "UNREACHABLE"
         inv = ("none" if inputs.inventory_age_s is None
                else f"{age(inputs.inventory_age_s)} old")
-        out.append(f"  source {plan.source}: {src}; group inventory: {inv}")
+        out.append(clip(f"  source {plan.source}: {src}; group inventory: {inv}", WIDTH))
         out.append(clip(f"  offset-syncs: {inputs.offset_syncs}", WIDTH))
         mm2 = inputs.mm2
-        out.append(f"  MM2 {mm2.version}{' (assumed)' if mm2.assumed else ''}: "
-                   f"{mm2.range_label} checkpoint semantics")
+        out.append(clip(f"  MM2 {mm2.version}{' (assumed)' if mm2.assumed else ''}: "
+                        f"{mm2.range_label} checkpoint semantics", WIDTH))
         for note in mm2.notes:
-            out.extend(textwrap.wrap(f"note: {note}", WIDTH, initial_indent="  ",
+            out.extend(textwrap.wrap(f"note: {safe(note)}", WIDTH, initial_indent="  ",
                                      subsequent_indent="        "))
     rows = []
     for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
         n_commit = sum(1 for p in g.partitions if p.action == "commit")
         rows.append([clip(g.group, 22), g.verdict, f"{n_commit}/{len(g.partitions)}",
-                     _group_dups(g), age(_oldest_age(g)),
-                     "" if g.verdict == "commit"
-                     else clip(g.reason.removeprefix("no checkpoint: "), 26)])
+                     _group_dups(g), age(_oldest_age(g)), _reason_cell(g)])
     out.append("")
     out.append(tabulate(rows, headers=["group", "verdict", "commit", "dup (rec)",
-                                       "ckpt age", "reason"]) if rows else "(no groups)")
+                                       "ckpt age", "reason"], disable_numparse=True)
+               if rows else "(no groups)")
     notes = [g for g in plan.groups if g.verdict in ("refused", "untranslated")]
     if notes:
         out.append("")
         for g in notes[:50]:
-            out.extend(textwrap.wrap(f"{g.group}: {g.reason}", WIDTH, initial_indent="  ",
-                                     subsequent_indent="      "))
+            out.extend(textwrap.wrap(f"{safe(g.group)}: {safe(g.reason)}", WIDTH,
+                                     initial_indent="  ", subsequent_indent="      ",
+                                     break_on_hyphens=False))
         if len(notes) > 50:
             out.append(f"  … and {len(notes) - 50} more (--output json lists all)")
+    skips = skip_summary(plan)
+    if skips:
+        out.append("")
+        out.extend(skips)
     if detail:
         out.append("")
         out.append(partition_table(plan))

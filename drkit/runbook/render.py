@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from tabulate import tabulate
 
+from drkit.runbook.liveness import INTERRUPTED, resume_command, shown_status
 from drkit.runbook.state import DamagedRun, RunState, RunSummary
-from drkit.text import clip
-from drkit.textsafe import safe
+from drkit.text import clip, safe
 
 
 def _secs(a: str | None, b: str | None) -> str:
@@ -47,16 +47,20 @@ def runbook_summary(name: str, path: str, digest: str, steps: Iterable[tuple[str
 
 
 def run_table(run: RunState, with_runbook: bool = False) -> str:
-    head = [f"Run {run.run_id}", f"  {run.kind} {run.source} → {run.target}, runbook "
-            f"{run.runbook}, by {run.who}, status {run.status.upper()}"]
+    """A run's header and step table; ``with_runbook`` adds the runbook's path, digest and
+    steps as the journal recorded them (``drkit runs show``)."""
+    # Everything here is read from the journal: shown through safe/clip (issue 17 §4).
+    head = [f"Run {safe(run.run_id)}", f"  {safe(run.kind)} {safe(run.source)} → "
+            f"{safe(run.target)}, runbook {safe(run.runbook)}, by {safe(run.who)}, status "
+            f"{safe(run.status.upper())}"]
     for a in run.approvals:
-        head.append(f"  approved by {a.get('who')} ({a.get('method')}) at {a.get('at')}, "
-                    f"plan {str(a.get('plan_digest'))[:12]}")
+        head.append(safe(f"  approved by {a.get('who')} ({a.get('method')}) at {a.get('at')}, "
+                         f"plan {str(a.get('plan_digest'))[:12]}"))
     rows = []
     for s in run.steps:
         note = s.error or s.outputs.get("summary") or ""
-        rows.append([clip(s.id, 18), clip(s.uses, 14), s.status, _secs(s.started_at, s.ended_at),
-                     clip(str(note), 44)])
+        rows.append([clip(s.id, 18), clip(s.uses, 14), safe(s.status),
+                     _secs(s.started_at, s.ended_at), clip(str(note), 44)])
     table = tabulate(rows, headers=["step", "uses", "status", "time", "note"])
     if with_runbook:
         head.append(runbook_summary(run.runbook, run.runbook_path, run.runbook_digest,
@@ -64,14 +68,30 @@ def run_table(run: RunState, with_runbook: bool = False) -> str:
     return "\n".join([*head, "", table])
 
 
-def runs_table(runs: list[RunSummary | DamagedRun]) -> str:
+def runs_table(runs: list[RunSummary | DamagedRun],
+               live: Mapping[str, bool | None] | None = None) -> str:
+    """The list of runs; ``live`` (run id → a live process holds its lock, from
+    :func:`drkit.runbook.liveness.liveness`) turns a ``running`` run nobody runs into
+    ``interrupted``, followed by the command that resumes it."""
     rows: list[list[Any]] = []
+    resumable: list[str] = []
     for r in runs:
         if isinstance(r, DamagedRun):
             rows.append([clip(r.run_id, 44), "-", r.status.upper(), "-", clip(r.error, 30)])
             continue
-        rows.append([clip(r.run_id, 44), f"{r.source}→{r.target}", r.status,
+        status = shown_status(r, live or {})
+        if status == INTERRUPTED:
+            resumable.append(f"  {clip(r.run_id, 44)}: resume with "
+                             f"`{safe(resume_command(r.kind, r.run_id))}`")
+        rows.append([clip(r.run_id, 44), clip(f"{r.source}→{r.target}", 20), safe(status),
                      f"{r.steps_done}/{r.steps_total}", clip(r.current_step or "", 30)])
     if not rows:
         return "no runs yet"
-    return str(tabulate(rows, headers=["run", "flow", "status", "steps", "at step"]))
+    table = str(tabulate(rows, headers=["run", "flow", "status", "steps", "at step"],
+                         disable_numparse=True))
+    if not resumable:
+        return table
+    tail = ["", "Interrupted (no live drkit process holds their lock):", *resumable[:10]]
+    if len(resumable) > 10:
+        tail.append(f"  … and {len(resumable) - 10} more (--output json lists all)")
+    return "\n".join([table, *tail])

@@ -174,8 +174,10 @@ def _reachable(clusters: dict[str, ClusterFacts], alias: str) -> bool:
 def _cluster(c: ClusterFacts) -> list[Check]:
     if c.reachable:
         return []
+    # The admin error starts "cannot reach <alias> (<bootstrap>): ": said once, not twice.
+    error = (c.error or "").removeprefix(f"cannot reach {c.alias} ({c.bootstrap}): ")
     return [_make(CRITICAL, cluster_subject(c.alias),
-                  f"cluster {c.alias} ({c.bootstrap}) unreachable: {_text(c.error)}",
+                  f"cluster {c.alias} ({c.bootstrap}) unreachable: {_text(error)}",
                   f"check {c.alias}'s brokers and the network from this host to {c.bootstrap}")]
 
 

@@ -37,7 +37,8 @@ from drkit.status.model import (
     StatusFacts,
     TopicLag,
 )
-from drkit.text import WIDTH, age, clip
+from drkit.text import WIDTH, age, clip, display_width, fit, safe
+from drkit.textsafe import prom_label
 
 SCHEMA_VERSION = 1
 MAX_GROUP_ROWS = 20
@@ -88,22 +89,48 @@ def summary(facts: StatusFacts, checks: list[Check]) -> str:
         groups = sum(g.ready for f in facts.flows for g in f.groups)
         return clip(f"DRKIT OK - {_n(len(facts.clusters), 'cluster')}, "
                     f"{_n(len(facts.flows), 'flow')}, {_n(groups, 'group')} ready", WIDTH)
-    items = "; ".join(headline(c) for c in checks)
+    items = "; ".join(_headlines(checks))
     return clip(f"DRKIT {LEVEL_NAMES[status]} - {_n(len(checks), 'problem')}: {items}", WIDTH)
+
+
+def _headlines(checks: list[Check]) -> list[str]:
+    """Headlines in order, those saying the same of several subjects of one kind said once:
+    "groups a, b not ready for a failover", not the phrase again for every group."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for c in checks:
+        text = headline(c)
+        who = c.subject.rpartition(" (")[0] or c.subject  # "group g (a->b)" -> "group g"
+        kind, _, name = who.partition(" ")
+        if name and text.startswith(who + " "):
+            merged.setdefault((kind, text[len(who) + 1:]), []).append(name)
+        else:
+            merged.setdefault((text, ""), [])
+    out = []
+    for (kind, rest), names in merged.items():
+        if not names:
+            out.append(kind)
+        elif len(names) == 1:
+            out.append(f"{kind} {names[0]} {rest}")
+        else:
+            out.append(f"{kind}s {', '.join(names)} {rest}")
+    return out
 
 
 def table(facts: StatusFacts, checks: list[Check]) -> str:
     """Summary, problems, then compact sections; every line ≤ 100 columns, worst first."""
-    out = [summary(facts, checks), f"generated {facts.generated_at} in {facts.duration_s:.2f} s"]
+    # Names from the clusters (groups, topics, DNS values, run ids) are shown through
+    # clip/safe, so no control sequence reaches the terminal; lines are then only cut (fit).
+    out = [summary(facts, checks),
+           f"generated {safe(facts.generated_at)} in {facts.duration_s:.2f} s"]
     if checks:
         out += ["", "Problems (worst first)"]
         for c in checks[:MAX_PROBLEM_ROWS]:
-            out += _wrap(f"{LEVEL_NAMES[c.level]:<9}{c.message}", "  ", " " * 11)
+            out += _wrap(f"{LEVEL_NAMES[c.level]:<9}{safe(c.message)}", "  ", " " * 11)
         out += _more(len(checks) - MAX_PROBLEM_ROWS)
     out += ["", "Clusters"]
     out += _table(["alias", "reachable", "brokers", "controller", "cluster id", "bootstrap"],
                   [[clip(c.alias, 20), "yes" if c.reachable else "NO", _int(c.brokers),
-                    _int(c.controller_id), clip(c.cluster_id or "-", 24), c.bootstrap]
+                    _int(c.controller_id), clip(c.cluster_id or "-", 24), safe(c.bootstrap)]
                    for c in facts.clusters], flex=5, right=(2, 3))
     by_subject: dict[str, int] = {}
     for c in checks:
@@ -115,8 +142,8 @@ def table(facts: StatusFacts, checks: list[Check]) -> str:
     out += _drills(facts)
     if checks:
         out.append("")
-        out += _wrap(f"NEXT: {remedy(checks[0]) or checks[0].message}", "", " " * 6)
-    return "\n".join(clip(line.rstrip(), WIDTH) for line in out)
+        out += _wrap(f"NEXT: {safe(remedy(checks[0]) or checks[0].message)}", "", " " * 6)
+    return "\n".join(fit(line.rstrip(), WIDTH) for line in out)
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
@@ -143,12 +170,13 @@ def _table(headers: list[str], rows: list[list[str]], flex: int, right: tuple[in
     the ``right`` columns. The header row is ours: tabulate would pad every header by 2."""
     if not rows:
         return [" " * indent + "(none)"]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    width = display_width  # cells are safe text already: measured, never escaped again
+    widths = [max(len(h), *(width(r[i]) for r in rows)) for i, h in enumerate(headers)]
     room = WIDTH - indent - 2 * (len(headers) - 1) - sum(w for i, w in enumerate(widths)
                                                          if i != flex)
     room = max(room, len(headers[flex]))
-    rows = [[clip(cell, room) if i == flex else cell for i, cell in enumerate(r)] for r in rows]
-    widths[flex] = max(len(headers[flex]), *(len(r[flex]) for r in rows))
+    rows = [[fit(cell, room) if i == flex else cell for i, cell in enumerate(r)] for r in rows]
+    widths[flex] = max(len(headers[flex]), *(width(r[flex]) for r in rows))
     align = ["right" if i in right else "left" for i in range(len(headers))]
     text = tabulate([headers, ["-" * w for w in widths], *rows], tablefmt="plain",
                     disable_numparse=True, colalign=align)
@@ -156,12 +184,12 @@ def _table(headers: list[str], rows: list[list[str]], flex: int, right: tuple[in
 
 
 def _replication(flow: FlowFacts, by_subject: dict[str, int]) -> list[str]:
-    name = flow_name(flow.source, flow.target)
+    name = safe(flow_name(flow.source, flow.target))
     if flow.heartbeat_age_s is not None:
-        beat = f"heartbeat {age(flow.heartbeat_age_s)} old ({flow.heartbeat_topic})"
+        beat = f"heartbeat {age(flow.heartbeat_age_s)} old ({safe(flow.heartbeat_topic)})"
     else:
-        beat = f"heartbeat unavailable: {flow.heartbeat_error or 'no record found'}"
-    out = [clip(f"Replication {name}: {beat}", WIDTH)]
+        beat = f"heartbeat unavailable: {safe(flow.heartbeat_error or 'no record found')}"
+    out = [fit(f"Replication {name}: {beat}", WIDTH)]
     if flow.lag_error is not None:
         out.append(clip(f"  lag unknown: {' '.join(flow.lag_error.split())}", WIDTH))
     if not flow.lags:
@@ -173,7 +201,7 @@ def _replication(flow: FlowFacts, by_subject: dict[str, int]) -> list[str]:
                 -(lag.messages if lag.messages is not None else -1), lag.topic)
 
     lags = sorted(flow.lags, key=worst)
-    rows = [[clip(lag.topic, 32), _int(lag.messages), age(lag.seconds), lag.mirror]
+    rows = [[clip(lag.topic, 32), _int(lag.messages), age(lag.seconds), safe(lag.mirror)]
             for lag in lags[:MAX_TOPIC_ROWS]]
     return out + _table(["topic", "lag (records)", "lag (time)", "mirror"], rows, flex=3,
                         right=(1, 2)) + _more(
@@ -181,9 +209,10 @@ def _replication(flow: FlowFacts, by_subject: dict[str, int]) -> list[str]:
 
 
 def _groups(flow: FlowFacts, by_subject: dict[str, int]) -> list[str]:
-    name = flow_name(flow.source, flow.target)
+    name = safe(flow_name(flow.source, flow.target))
     if flow.groups_error is not None:
-        return [clip(f"Groups {name}: unknown: {' '.join(flow.groups_error.split())}", WIDTH)]
+        return [fit(f"Groups {name}: unknown: {safe(' '.join(flow.groups_error.split()))}",
+                    WIDTH)]
     ready = sum(g.ready for g in flow.groups)
     out = [f"Groups {name}: {ready} of {len(flow.groups)} ready"]
     if not flow.groups:
@@ -196,7 +225,7 @@ def _groups(flow: FlowFacts, by_subject: dict[str, int]) -> list[str]:
     groups = sorted(flow.groups, key=worst)
     rows = [[clip(g.group, 26), "yes" if g.ready else "NO", age(g.checkpoint_age_s),
              _int(g.behind_messages), _int(g.expected_redeliveries),
-             ("idle; " if g.idle else "") + " ".join(g.reason.split())]
+             safe(("idle; " if g.idle else "") + " ".join(g.reason.split()))]
             for g in groups[:MAX_GROUP_ROWS]]
     headers = ["group", "ready", "ckpt age", "behind (rec)", "redeliv (rec)", "reason"]
     return out + _table(headers, rows, flex=5, right=(2, 3, 4)) + _more(
@@ -208,9 +237,10 @@ def _dns(facts: StatusFacts) -> list[str]:
         return []
     out = ["", "DNS"]
     if facts.dns_error is not None:
-        out.append(f"  unknown: {' '.join(facts.dns_error.split())}")
-    rows = [[clip(d.name, 36), d.type, "→ " + (", ".join(d.values) or "-"),
-             d.points_at or ("ERROR" if d.error else "no known cluster")] for d in facts.dns]
+        out.append(f"  unknown: {safe(' '.join(facts.dns_error.split()))}")
+    rows = [[clip(d.name, 36), safe(d.type), "→ " + safe(", ".join(d.values) or "-"),
+             safe(d.points_at or ("ERROR" if d.error else "no known cluster"))]
+            for d in facts.dns]
     return out + _table(["record", "type", "value", "points at"], rows, flex=2)
 
 
@@ -218,8 +248,8 @@ def _runs(facts: StatusFacts) -> list[str]:
     if not facts.runs:
         return []
     runs = sorted(facts.runs, key=lambda r: (r.created_at or "", r.run_id), reverse=True)
-    rows = [[r.run_id, r.status, r.kind,
-             flow_name(r.source, r.target) if r.source and r.target else "-"]
+    rows = [[safe(r.run_id), safe(r.status), safe(r.kind),
+             safe(flow_name(r.source, r.target)) if r.source and r.target else "-"]
             for r in runs[:MAX_RUN_ROWS]]
     return ["", "Last runs", *_table(["run", "status", "kind", "flow"], rows, flex=3)]
 
@@ -336,10 +366,6 @@ def _timestamp(iso: str) -> float | None:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
 def _escape_help(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n")
 
@@ -347,7 +373,7 @@ def _escape_help(text: str) -> str:
 def _labels(labels: dict[str, str]) -> str:
     if not labels:
         return ""
-    return "{" + ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items()) + "}"
+    return "{" + ",".join(f'{k}="{prom_label(v)}"' for k, v in labels.items()) + "}"
 
 
 def _value(value: float) -> str:

@@ -337,7 +337,8 @@ def test_topic_regex_matches_target_names_and_drops_empty_groups() -> None:
 
 @pytest.mark.parametrize("flag", ["group", "topic"])
 def test_invalid_regex_is_a_config_error(flag: str) -> None:
-    with pytest.raises(ConfigError, match=f"--{flag}-regex '\\(' is not a valid regular"):
+    # The CLI's flags are --group and --topic (there is no --group-regex: issue 16 §4).
+    with pytest.raises(ConfigError, match=f"--{flag} '\\(' is not a valid regular"):
         if flag == "group":
             PlanOptions(now_ms=NOW, group_regex="(")
         else:
@@ -484,8 +485,10 @@ def test_rewinds_need_allow_rewind_and_respect_an_explicit_cap() -> None:
     rewound = make(cps(cp("g1", O0, 500, 420)), [empty("g1", {O0: 500})], allow_rewind=True)
     rewound.raise_if_unsafe(SafetyThresholds())
     with pytest.raises(UnsafeError, match=r"1 partition\(s\) would be rewound \(max 0\); "
-                                          r"pass --max-rewinds 1"):
+                                          r"the caller's max_rewinds limit allows 0: raise it "
+                                          r"to 1") as refused:
         rewound.raise_if_unsafe(SafetyThresholds(max_rewinds=0))
+    assert "--max-rewinds" not in str(refused.value)  # no such flag (issue 16 §4)
     tampered = replace(rewound, allow_rewind=False)
     with pytest.raises(UnsafeError, match="pass --allow-rewind"):
         tampered.raise_if_unsafe(SafetyThresholds())
