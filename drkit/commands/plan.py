@@ -51,12 +51,18 @@ _FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "max_checkpoint_age": ("--max-checkpoint-age", {
         "type": click.FloatRange(min=0), "metavar": "SECONDS",
         "help": "Refuse if a checkpoint to commit is older."}),
+    "max_heartbeat_age": ("--max-heartbeat-age", {
+        "type": click.FloatRange(min=0), "metavar": "SECONDS",
+        "help": "With the source up: refuse if MM2's newest heartbeat is older."}),
     "min_groups": ("--min-groups", {
         "type": click.IntRange(min=0),
         "help": "Refuse if fewer groups have checkpoints (an empty topic is suspect)."}),
     "timeout": ("--timeout", {
         "type": click.FloatRange(min=1), "show_default": True, "metavar": "SECONDS",
         "help": "Limit for reading MM2's internal topics."}),
+    "strict": ("--strict", {
+        "is_flag": True,
+        "help": "Fail on a malformed MM2 record instead of skipping and naming it."}),
 }
 if set(_FLAGS) != set(PLAN_ARG_KEYS):  # pragma: no cover - a programming error, caught by import
     raise AssertionError(f"plan options out of step: {sorted(set(_FLAGS) ^ set(PLAN_ARG_KEYS))}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import click
 
-from drkit.commands.common import settings_from
+from drkit.commands.common import mm2_config_option, settings_from
 from drkit.config import Flow, Settings
 from drkit.errors import ConfigError, DrkitError
 from drkit.status.model import LEVEL_NAMES, UNKNOWN, Thresholds
@@ -52,7 +53,18 @@ def _flows(settings: Settings, flow: str | None) -> list[Flow]:
     enabled = [f for f in settings.flows.values() if f.enabled]
     if not enabled:
         raise ConfigError(f"no MM2 flow is enabled in {settings.mm2_config_path}")
-    return sorted(enabled, key=lambda f: f.name)
+    # A flow with a configuration problem (its own or one of its clusters') cannot be checked;
+    # the others can: its problems become notes (Settings.notes_for) unless no flow is left.
+    usable = []
+    for f in enabled:
+        try:
+            usable.append(settings.flow(f.source, f.target))
+        except ConfigError:
+            if len(enabled) == 1:
+                raise
+    if not usable:
+        settings.flow(enabled[0].source, enabled[0].target)  # raises its problem
+    return sorted(usable, key=lambda f: f.name)
 
 
 def _limit_options(f: Any) -> Any:
@@ -69,12 +81,11 @@ def _limit_options(f: Any) -> Any:
 @click.option("--group", "group_regex", metavar="REGEX", help="Only groups matching.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=10.0, show_default=True,
               metavar="SECONDS", help="Bound for every network call.")
-@click.option("--mm2-config", type=click.Path(dir_okay=False), default=None,
-              help="MM2 properties file (instead of drkit.toml's).")
+@mm2_config_option
 @_limit_options
 @click.pass_context
 def status_cmd(ctx: click.Context, /, flow: str | None, output: str, group_regex: str | None,
-               timeout: float, mm2_config: str | None, **limits: Any) -> None:
+               timeout: float, mm2_config: Path | None, **limits: Any) -> None:
     """Is a failover possible right now? MM2 health, lag, group readiness, DNS, last runs.
 
     Exit codes as a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Thresholds come
@@ -85,7 +96,7 @@ def status_cmd(ctx: click.Context, /, flow: str | None, output: str, group_regex
     from drkit.status.evaluate import evaluate, overall
 
     try:
-        settings = settings_from(ctx, mm2_config)  # type: ignore[arg-type]
+        settings = settings_from(ctx, mm2_config)
         limits_ = thresholds(settings, limits)
         facts = collect(settings, _flows(settings, flow), timeout_s=timeout,
                         group_regex=group_regex)

@@ -14,6 +14,7 @@ becomes a *problem* of the flow, raised when a command uses that flow.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +156,16 @@ class MM2View:
         items = tuple(split_list(found.value))
         for pattern in (*items, "|".join(items)):
             try:
-                re.compile(pattern)
+                with warnings.catch_warnings():
+                    # Python warns (FutureWarning) where it reads a class differently than Java
+                    # does: '[a-z&&[^x]]' is an intersection to Java, literal '&' to Python.
+                    warnings.simplefilter("error", FutureWarning)
+                    re.compile(f"(?:{pattern})")  # a key no other code compiles: not cached
+            except FutureWarning as exc:
+                raise ConfigError(
+                    f"{found.where}: {found.key}: regex '{pattern}' uses Java-only syntax "
+                    f"({exc}): java.util.regex and drkit would select different names; "
+                    "rewrite it without nested classes or &&, --, ~~ in a class") from None
             except re.error as exc:
                 raise ConfigError(
                     f"{found.where}: {found.key}: invalid regex '{pattern}': {exc}"

@@ -35,7 +35,8 @@ class MirrorTopics:
     config: Mapping[str, str]
     policy: ReplicationPolicy
     source: str
-    _checkpoints: dict[str, CheckpointIndex] = field(default_factory=dict, repr=False)
+    _checkpoints: dict[tuple[str, bool], CheckpointIndex] = field(default_factory=dict,
+                                                                  repr=False)
 
     @classmethod
     def for_flow(cls, settings: Settings, flow: Flow) -> MirrorTopics:
@@ -57,27 +58,32 @@ class MirrorTopics:
         """This cluster's own heartbeats topic, written by every MM2 flow into it."""
         return self.policy.heartbeats_topic()
 
-    def checkpoints(self, *, timeout_s: float = 60.0, progress: Progress | None = None
-                    ) -> CheckpointIndex:
-        """Every group's last checkpoint from one complete scan, read once per object."""
+    def checkpoints(self, *, timeout_s: float = 60.0, progress: Progress | None = None,
+                    strict: bool = False) -> CheckpointIndex:
+        """Every group's last checkpoint from one complete scan, read once per object.
+
+        ``strict``: a malformed record raises CodecError instead of being skipped and listed in
+        ``bad_records`` (the two reads are cached apart)."""
         topic = self.checkpoints_topic
-        cached = self._checkpoints.get(topic)
+        cached = self._checkpoints.get((topic, strict))
         if cached is None:
             cached = reader.read_checkpoints(self.config, topic, self.cluster,
-                                             timeout_s=timeout_s, progress=progress)
-            self._checkpoints[topic] = cached
+                                             timeout_s=timeout_s, progress=progress,
+                                             strict=strict)
+            self._checkpoints[(topic, strict)] = cached
         return cached
 
-    def heartbeats(self, topic: str | None = None, *, timeout_s: float = 30.0
-                   ) -> dict[tuple[str, str], Heartbeat]:
+    def heartbeats(self, topic: str | None = None, *, timeout_s: float = 30.0,
+                   strict: bool = False) -> dict[tuple[str, str], Heartbeat]:
         """Newest heartbeat per (source, target) pair in ``topic`` (default: the remote one)."""
         return reader.read_heartbeats(self.config, topic or self.remote_heartbeats_topic,
-                                      self.cluster, timeout_s=timeout_s)
+                                      self.cluster, timeout_s=timeout_s, strict=strict)
 
-    def offset_syncs(self, topic: str, *, timeout_s: float = 60.0
+    def offset_syncs(self, topic: str, *, timeout_s: float = 60.0, strict: bool = False
                      ) -> dict[TopicPartition, list[OffsetSync]]:
         """Every retained offset-sync in ``topic`` on this cluster, per source partition."""
-        return reader.read_offset_syncs(self.config, topic, self.cluster, timeout_s=timeout_s)
+        return reader.read_offset_syncs(self.config, topic, self.cluster, timeout_s=timeout_s,
+                                        strict=strict)
 
     def remote_topics(self, admin: KafkaAdmin) -> dict[str, int]:
         """Topics on this cluster replicated from ``source`` (name → partition count)."""

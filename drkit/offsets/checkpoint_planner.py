@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from drkit.kafka.groups import SourceGroup, TargetGroup
 from drkit.mm2.model import OffsetSync, StampedCheckpoint, TopicPartition
@@ -27,6 +28,7 @@ from drkit.offsets.plan import (
     GroupPlan,
     OffsetPlan,
     PartitionPlan,
+    PlanBadRecord,
     Verdict,
 )
 
@@ -35,6 +37,31 @@ NO_CHECKPOINT_YET = (
     "no checkpoint yet (MM2 emits every emit.checkpoints.interval.seconds; "
     "new groups appear after refresh.groups.interval.seconds)"
 )
+
+
+class BadRecordLike(Protocol):
+    """What the planner reads of a malformed checkpoint record (``mm2.reader.BadRecord``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key_hex(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def group(self) -> str | None: ...
+    @property
+    def key_partition(self) -> TopicPartition | None: ...
+
+
+def plan_bad_record(bad: BadRecordLike) -> PlanBadRecord:
+    tp = bad.key_partition
+    return PlanBadRecord(bad.kind, bad.topic, bad.offset, bad.key_hex, bad.reason, bad.group,
+                         tp.topic if tp else None, tp.partition if tp else None)
 
 
 def build_plan(
@@ -48,21 +75,39 @@ def build_plan(
     source_groups: Mapping[str, SourceGroup] | None = None,
     offset_syncs: Mapping[TopicPartition, Sequence[OffsetSync]] | None = None,
     inventory_age_s: float | None = None,
+    bad_records: Sequence[BadRecordLike] = (),
 ) -> OffsetPlan:
     """Decide, per group and partition, what to commit on ``target``.
 
     Groups come from the checkpoints, the source inventory and the standby's commits. Standby
     commits count only on partitions in ``log_ranges`` (the mirrored partitions): commits on the
     standby's own local topics are not the failover's business.
+
+    ``bad_records`` are malformed checkpoint records still in force (the read skipped them). One
+    naming a partition makes that partition untranslatable: skipped, never filled by the
+    untranslated policy. One naming only its group puts the whole group in doubt: no commits,
+    verdict untranslated. One of no known group is listed in the plan and blocks nothing.
     """
     group_re = compile_regex(options.group_regex, "--group")
     topic_re = compile_regex(options.topic_regex, "--topic")
     src_topics = {tp.topic for sg in (source_groups or {}).values() for tp in sg.committed}
     src_topics.update(tp.topic for tp in offset_syncs or {})
+    bad = tuple(plan_bad_record(b) for b in bad_records)
+    bad_parts: dict[tuple[str, TopicPartition], PlanBadRecord] = {}
+    bad_groups: dict[str, PlanBadRecord] = {}
+    for b in bad:
+        if b.group is None:
+            continue
+        if b.target_topic is not None and b.target_partition is not None:
+            bad_parts.setdefault((b.group, TopicPartition(b.target_topic, b.target_partition)), b)
+        else:
+            bad_groups.setdefault(b.group, b)
     planner = _Planner(source, target, log_ranges, naming, options, source_groups, offset_syncs,
-                       inventory_age_s, {naming.to_target_topic(t): t for t in sorted(src_topics)})
+                       inventory_age_s, {naming.to_target_topic(t): t for t in sorted(src_topics)},
+                       bad_parts, bad_groups)
     names = set(checkpoints) | set(source_groups or {}) | {
-        name for name, tg in target_groups.items() if any(tp in log_ranges for tp in tg.committed)}
+        name for name, tg in target_groups.items() if any(tp in log_ranges for tp in tg.committed)
+    } | {g for g, _tp in bad_parts} | set(bad_groups)
     groups: list[GroupPlan] = []
     filtered_groups = filtered_partitions = 0
     for name in sorted(names):
@@ -81,6 +126,7 @@ def build_plan(
         source_inventory_known=source_groups is not None, inventory_age_s=inventory_age_s,
         offset_syncs_known=offset_syncs is not None,
         filtered_groups=filtered_groups, filtered_partitions=filtered_partitions,
+        bad_records=bad,
     )
 
 
@@ -97,6 +143,15 @@ class _Planner:
     offset_syncs: Mapping[TopicPartition, Sequence[OffsetSync]] | None
     inventory_age_s: float | None
     to_source: Mapping[str, str]  # target topic -> source topic, for the source names we know
+    bad_parts: Mapping[tuple[str, TopicPartition], PlanBadRecord] = field(default_factory=dict)
+    bad_groups: Mapping[str, PlanBadRecord] = field(default_factory=dict)
+
+    def bad_for(self, group: str, tp: TopicPartition | None = None) -> PlanBadRecord | None:
+        """The malformed record that makes ``group`` (or its partition ``tp``) untranslatable."""
+        found = self.bad_groups.get(group)
+        if found is None and tp is not None:
+            found = self.bad_parts.get((group, tp))
+        return found
 
     def plan_group(
         self, name: str, cps: Mapping[TopicPartition, StampedCheckpoint],
@@ -106,9 +161,12 @@ class _Planner:
         sg = self.source_groups.get(name) if self.source_groups is not None else None
         src = source_positions(self.naming, sg)
         current = dict(tg.committed) if tg else {}
-        tps = set(cps) | set(src) | {tp for tp in current if tp in self.log_ranges}
+        if name in self.bad_groups:
+            cps = {}  # every checkpoint of the group is in doubt: none is used
+        tps = set(cps) | set(src) | {tp for tp in current if tp in self.log_ranges} | {
+            tp for g, tp in self.bad_parts if g == name}
         kept = sorted(tp for tp in tps if topic_re is None or topic_re.fullmatch(tp.topic))
-        if (tps and not kept) or (not tps and sg is None):
+        if (tps and not kept) or (not tps and sg is None and name not in self.bad_groups):
             return None, len(tps)
         active = tg is not None and tg.is_active
         parts = []
@@ -127,6 +185,9 @@ class _Planner:
         if tg is not None and tg.is_active:
             return "refused", (f"group has {tg.member_count} member(s) on {self.target} "
                                f"(state {tg.state}); stop its consumers on {self.target} first")
+        group_bad = self.bad_groups.get(name)
+        if group_bad is not None:
+            return "untranslated", f"untranslatable: {group_bad.describe()}"
         missing = untranslated_partitions(parts)
         if len(missing) == len(parts):
             whys = dict.fromkeys(self.why_untranslated(name, p.topic_partition,
@@ -134,6 +195,9 @@ class _Planner:
                                  for p in parts) or {self.why_group_untranslated(name): None}
             return "untranslated", "no checkpoint: " + "; ".join(whys)
         gaps = f"; {len(missing)} without checkpoint" if missing else ""
+        broken = sum((name, p.topic_partition) in self.bad_parts for p in parts)
+        if broken:
+            gaps += f" ({broken} with a malformed checkpoint record)"
         commits = sum(p.action == "commit" for p in parts)
         if commits:
             return "commit", f"{commits} of {len(parts)} partition(s) to commit{gaps}"
@@ -181,6 +245,11 @@ class _Planner:
         """Apply the untranslated policy. It only fills partitions with no standby commit: an
         existing commit is a real position (MM2's offset sync, or checkpoints lost to a delete
         policy), and jumping it to ``latest`` would skip data and not be idempotent."""
+        bad = self.bad_for(group, tp)
+        if bad is not None:
+            # The current checkpoint is unknown: filling it (earliest/latest) or keeping a
+            # standby commit as if settled would hide that.
+            return "skip", f"untranslatable: {bad.describe()}; nothing committed", None
         reason = f"no checkpoint: {self.why_untranslated(group, tp, src)}"
         policy = self.options.untranslated
         if rng is None:
@@ -202,6 +271,9 @@ class _Planner:
     def why_untranslated(self, group: str, tp: TopicPartition,
                          src: tuple[TopicPartition, int] | None) -> str:
         """The likeliest reason MM2 wrote no checkpoint, most specific first (§3c)."""
+        bad = self.bad_for(group, tp)
+        if bad is not None:
+            return f"untranslatable: {bad.describe()}"
         excluded = self.naming.group_exclusion_reason(group)
         if excluded:
             return f"group excluded by MM2's group filter ({excluded})"

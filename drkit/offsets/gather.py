@@ -96,11 +96,20 @@ def read_plan_data(settings: Settings, source: str, target: str, options: PlanOp
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         inventory = pool.submit(_source_inventory, settings, source, options.now_ms, note,
                                 source_down)
-        index = mirror.checkpoints(timeout_s=timeout_s, progress=progress)
+        try:
+            index = mirror.checkpoints(timeout_s=timeout_s, progress=progress,
+                                       strict=options.strict)
+        except ClusterError as exc:
+            disabled = flow.checkpoints_disabled_reason()
+            if disabled is None:
+                raise
+            raise ClusterError(f"{exc}; {disabled}") from exc
         source_groups, inventory_age, src_err = inventory.result()
-    syncs, syncs_note = _offset_syncs(settings, flow, policy, timeout_s, src_err is None)
+    syncs, syncs_note = _offset_syncs(settings, flow, policy, timeout_s, src_err is None,
+                                      strict=options.strict)
 
-    groups = set(index.by_group) | set(source_groups or {})
+    # A group whose only record in force is malformed is still planned (untranslatable).
+    groups = set(index.by_group) | set(source_groups or {}) | set(index.bad_groups)
     note(f"reading {len(groups)} groups' state and commits on {target}")
     target_groups = tgt.target_groups(groups)
     topics = tgt.topics()
@@ -137,11 +146,21 @@ def plan_from(settings: Settings, source: str, target: str, options: PlanOptions
     data = without_shadow_groups(data, drill_settings(settings).group_prefix)
     plan = build_plan(source, target, data.index.by_group, data.target_groups, data.log_ranges,
                       data.naming, options, source_groups=data.source_groups,
-                      offset_syncs=data.offset_syncs, inventory_age_s=data.inventory_age_s)
+                      offset_syncs=data.offset_syncs, inventory_age_s=data.inventory_age_s,
+                      bad_records=data.index.bad_records)
     inputs = PlanInputs(data.index.topic, data.index.records_read, round(data.index.seconds, 3),
                         data.source_error is None, data.source_error, data.inventory_age_s,
-                        data.offset_syncs_note, behaviour(settings.mm2.version))
+                        data.offset_syncs_note, behaviour(settings.mm2.version),
+                        tuple(config_notes(settings, data.naming.flow)))
     return plan, inputs
+
+
+def config_notes(settings: Settings, flow: Flow) -> list[str]:
+    """What the configuration says that matters to a plan of ``flow``: MM2 writes no
+    checkpoints for it (naming the setting and its line), then :meth:`Settings.notes_for`."""
+    disabled = flow.checkpoints_disabled_reason()
+    notes = [f"{disabled}; its checkpoints (if any) are stale"] if disabled else []
+    return notes + settings.notes_for(flows=[(flow.source, flow.target)])
 
 
 def gather_plan(settings: Settings, source: str, target: str, options: PlanOptions, *,
@@ -176,7 +195,8 @@ def _source_inventory(settings: Settings, source: str, now_ms: int, note: Callab
 
 
 def _offset_syncs(settings: Settings, flow: Flow, policy: ReplicationPolicy, timeout_s: float,
-                  source_up: bool) -> tuple[dict[TopicPartition, list[OffsetSync]] | None, str]:
+                  source_up: bool, *, strict: bool = False
+                  ) -> tuple[dict[TopicPartition, list[OffsetSync]] | None, str]:
     where, topic = policy.offset_syncs_location(flow.source, flow.target,
                                                 flow.offset_syncs_topic_location)
     if where == flow.source and not source_up:
@@ -184,7 +204,11 @@ def _offset_syncs(settings: Settings, flow: Flow, policy: ReplicationPolicy, tim
     try:
         on = MirrorTopics(where, settings.cluster(where).consumer_client_config(), policy,
                           flow.source)
-        syncs = on.offset_syncs(topic, timeout_s=timeout_s)
+        syncs = on.offset_syncs(topic, timeout_s=timeout_s, strict=strict)
     except ClusterError as exc:
         return None, f"unavailable: {exc}"
+    bad = getattr(syncs, "bad_records", ())
+    if bad:
+        return syncs, (f"{topic} on {where}; {len(bad)} malformed record(s) skipped, first: "
+                       f"{bad[0].describe()}")
     return syncs, f"{topic} on {where}"

@@ -43,6 +43,8 @@ class PlanOptions:
     allow_rewind: bool = False
     untranslated: UntranslatedPolicy = "skip"
     now_ms: int
+    #: Fail on a malformed MM2 record (CodecError) instead of skipping and naming it.
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.untranslated not in POLICIES:
@@ -74,6 +76,9 @@ class PlanInputs:
     inventory_age_s: float | None
     offset_syncs: str  # where the syncs came from, or why not
     mm2: MM2Behaviour = field(default_factory=lambda: behaviour(None))
+    #: What the configuration says about this flow (e.g. MM2 writes no checkpoints for it, a
+    #: setting its MM2 version ignores, problems of other flows): shown with the plan.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "mm2": self.mm2.to_dict()}
+        return {**self.__dict__, "mm2": self.mm2.to_dict(), "notes": list(self.notes)}

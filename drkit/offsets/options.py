@@ -8,11 +8,11 @@ as the run's ``args``, and the runbook's translate step reads them back with
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drkit import clock
 from drkit.offsets.inputs import PlanOptions
 from drkit.offsets.plan import SafetyThresholds
 
@@ -33,15 +33,17 @@ PLAN_ARGS: tuple[PlanArg, ...] = (
     PlanArg("max_clamped", 0),
     PlanArg("max_untranslated"),
     PlanArg("max_checkpoint_age"),
+    PlanArg("max_heartbeat_age"),
     PlanArg("min_groups", 0),
     PlanArg("timeout", 60.0),
+    PlanArg("strict", False),
 )
 PLAN_ARG_KEYS: tuple[str, ...] = tuple(a.key for a in PLAN_ARGS)
 DEFAULTS: Mapping[str, Any] = {a.key: a.default for a in PLAN_ARGS}
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()  # DRKIT_NOW_MS moves it forward in tests (drkit/clock.py)
 
 
 def plan_args(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,7 +57,8 @@ def options_from_args(args: Mapping[str, Any]) -> tuple[PlanOptions, SafetyThres
     a = {**DEFAULTS, **{k: v for k, v in args.items() if k in DEFAULTS}}
     options = PlanOptions(group_regex=a["group_regex"], topic_regex=a["topic_regex"],
                           allow_rewind=bool(a["allow_rewind"]),
-                          untranslated=a["untranslated"], now_ms=now_ms())
+                          untranslated=a["untranslated"], now_ms=now_ms(),
+                          strict=bool(a["strict"]))
     thresholds = SafetyThresholds(
         max_clamped_partitions=int(a["max_clamped"] or 0),
         max_untranslated_fraction=a["max_untranslated"],

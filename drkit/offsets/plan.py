@@ -117,6 +117,29 @@ class GroupPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanBadRecord:
+    """A malformed MM2 record the plan was built around (issue 17 item 6): which group it is
+    charged to (None: its key does not decode that far), the partition it names, if any, and
+    where it is, so an operator can inspect or tombstone it. ``reason`` is the codec's text
+    (no record bytes); ``key_hex`` the key's first bytes."""
+
+    kind: str
+    topic: str
+    offset: int
+    key_hex: str
+    reason: str
+    group: str | None = None
+    target_topic: str | None = None
+    target_partition: int | None = None
+
+    def describe(self) -> str:
+        """``checkpoint record at offset 7 of T is malformed: …; key 00ab…``."""
+        key = f"; key {self.key_hex}" if self.key_hex else "; no key"
+        return f"{self.kind} record at offset {self.offset} of {self.topic} is malformed: " \
+               f"{self.reason}{key}"
+
+
+@dataclass(frozen=True, slots=True)
 class OffsetPlan:
     """Every group's decision for one failover ``source`` → ``target``, plus the inputs' context."""
 
@@ -133,6 +156,14 @@ class OffsetPlan:
     offset_syncs_known: bool = False
     filtered_groups: int = 0
     filtered_partitions: int = 0
+    #: Malformed checkpoint records in force, skipped by the read (all of them, also those
+    #: charged to a group or partition above). Old journals have none.
+    bad_records: tuple[PlanBadRecord, ...] = ()
+
+    @property
+    def unattributed_bad_records(self) -> tuple[PlanBadRecord, ...]:
+        """Bad records of no known group: listed, blocking nothing."""
+        return tuple(b for b in self.bad_records if b.group is None)
 
     @property
     def refused_groups(self) -> tuple[GroupPlan, ...]:
@@ -169,6 +200,7 @@ class OffsetPlan:
         """JSON-ready dict (lists, str keys) for the run journal."""
         data = asdict(self)
         data["groups"] = [{**g, "partitions": list(g["partitions"])} for g in data["groups"]]
+        data["bad_records"] = list(data["bad_records"])
         return {"format": PLAN_FORMAT, **data}
 
     @classmethod
@@ -179,7 +211,8 @@ class OffsetPlan:
                 raise ValueError(f"unknown plan format {data.get('format')!r}")
             body = {k: v for k, v in data.items() if k != "format"}
             groups = tuple(GroupPlan.from_dict(g) for g in body["groups"])
-            plan = cls(**{**body, "groups": groups})
+            bad = tuple(PlanBadRecord(**b) for b in body.get("bad_records", ()))
+            plan = cls(**{**body, "groups": groups, "bad_records": bad})
             _choice(plan.untranslated_policy, POLICIES, "untranslated_policy")
         except (KeyError, TypeError, ValueError) as exc:
             raise DrkitError(f"stored offset plan is unreadable ({exc}); "
@@ -208,6 +241,9 @@ class PlanStats:
     oldest_commit_checkpoint_age_s: float | None
     filtered_groups: int
     filtered_partitions: int
+    #: Malformed checkpoint records in force; those of a known partition are also counted in
+    #: ``untranslated_partitions``, those of a whole group put its partitions there too.
+    bad_records: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,6 +266,7 @@ def plan_stats(plan: OffsetPlan) -> PlanStats:
         oldest_commit_checkpoint_age_s=max(ages) if ages else None,
         filtered_groups=plan.filtered_groups,
         filtered_partitions=plan.filtered_partitions,
+        bad_records=len(plan.bad_records),
     )
 
 

@@ -36,6 +36,9 @@ class SkipReason:
 #: Most specific first; the first whose marker is in a partition's reason names it. A planner
 #: that adds a reason adds its entry here (and the unit test checks every entry renders).
 SKIP_REASONS: list[SkipReason] = [
+    SkipReason("untranslatable: ", "malformed checkpoint record in force",
+               "inspect the record named in --output json (offset, key); tombstone it or wait "
+               "for MM2's next checkpoint, then plan again", "malformed ckpt"),
     SkipReason("not committed: group is active on", "group active on the standby",
                "stop its consumers on the standby, then fail the group over again",
                "active on standby"),
@@ -135,7 +138,7 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
         mm2 = inputs.mm2
         out.append(clip(f"  MM2 {mm2.version}{' (assumed)' if mm2.assumed else ''}: "
                         f"{mm2.range_label} checkpoint semantics", WIDTH))
-        for note in mm2.notes:
+        for note in (*mm2.notes, *inputs.notes):
             out.extend(textwrap.wrap(f"note: {safe(note)}", WIDTH, initial_indent="  ",
                                      subsequent_indent="        "))
     rows = []
@@ -156,6 +159,14 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
                                      break_on_hyphens=False))
         if len(notes) > 50:
             out.append(f"  … and {len(notes) - 50} more (--output json lists all)")
+    unknown = plan.unattributed_bad_records
+    if unknown:
+        out.append("")
+        out.append(f"{len(unknown)} malformed checkpoint record(s) of no known group "
+                   "(skipped; they block nothing):")
+        for b in unknown[:10]:
+            out.extend(textwrap.wrap(safe(b.describe()), WIDTH, initial_indent="  ",
+                                     subsequent_indent="      ", break_on_hyphens=False))
     skips = skip_summary(plan)
     if skips:
         out.append("")

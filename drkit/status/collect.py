@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from confluent_kafka import OFFSET_INVALID
 from confluent_kafka import TopicPartition as KafkaTopicPartition
 
+from drkit import clock
 from drkit.config import Flow, Settings
 from drkit.config.drill import drill_settings
 from drkit.drill.history import last_passing, load_reports
-from drkit.errors import ClusterError, DrkitError
+from drkit.errors import ClusterError, ConfigError, DrkitError
 from drkit.kafka import clients
 from drkit.kafka.admin import KafkaAdmin
 from drkit.mm2.client import MirrorTopics
@@ -31,7 +32,9 @@ from drkit.offsets.checkpoint_planner import (
 from drkit.offsets.gather import PlanData, plan_from, read_plan_data
 from drkit.offsets.inputs import PlanOptions
 from drkit.offsets.plan import GroupPlan
+from drkit.offsets.readiness import ReadinessFacts, judge, newest_checkpoint
 from drkit.runbook.state import DamagedRun, Journal
+from drkit.runbook.steps.preflight import failover_limits
 from drkit.status.model import (
     ClusterFacts,
     DnsFacts,
@@ -55,6 +58,7 @@ def collect(settings: Settings, flows: Iterable[Flow], *, timeout_s: float = 10.
     flow_facts = [_flow(settings, f, by_alias, timeout_s, group_regex) for f in flows]
     facts = StatusFacts(datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                         0.0, clusters, flow_facts)
+    facts.notes = settings.notes_for(flows=[(f.source, f.target) for f in flows])
     _dns(settings, facts)
     facts.runs = _runs(settings)
     facts.drills = _drills(settings, flow_facts)
@@ -66,6 +70,8 @@ def _cluster(settings: Settings, alias: str, timeout_s: float) -> ClusterFacts:
     cluster = settings.cluster(alias)
     try:
         info = KafkaAdmin.connect(settings, alias, timeout_s).describe()
+    except ConfigError:
+        raise  # e.g. a JKS truststore: a config problem (UNKNOWN), not an unreachable cluster
     except DrkitError as exc:
         return ClusterFacts(alias, cluster.bootstrap_servers, False, str(exc))
     return ClusterFacts(alias, cluster.bootstrap_servers, True, None, info.cluster_id,
@@ -82,19 +88,26 @@ def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], tim
         facts.heartbeat_error = facts.groups_error = f"{flow.target} is unreachable"
         facts.lag_error = f"{flow.target} is unreachable"
         return facts
+    now_ms = clock.now_ms()  # DRKIT_NOW_MS (tests) moves it forward
+    hb_newest: int | None = None
     try:
         beats = mirror.heartbeats(hb_topic, timeout_s=timeout_s)
-        newest = max((h.timestamp_ms for h in beats.values()), default=None)
-        if newest is None:
+        hb_newest = max((h.timestamp_ms for h in beats.values()), default=None)
+        if hb_newest is None:
             facts.heartbeat_error = f"{hb_topic} on {flow.target} holds no heartbeat yet"
         else:
-            facts.heartbeat_age_s = round(max(0.0, time.time() - newest / 1000), 3)
+            facts.heartbeat_age_s = round(max(0.0, (now_ms - hb_newest) / 1000), 3)
     except ClusterError as exc:
         facts.heartbeat_error = (
             f"{hb_topic} does not exist on {flow.target}: MM2 may run with --clusters "
             f"{flow.target} (nothing emits heartbeats into {flow.source}) or heartbeats are off"
             if "does not exist" in str(exc) else str(exc))
-    options = PlanOptions(group_regex=group_regex, now_ms=int(time.time() * 1000))
+    disabled = flow.checkpoints_disabled_reason()
+    if disabled is not None:  # whatever checkpoints exist are stale: nothing to judge by
+        facts.groups_error = f"{disabled}; a failover now would translate stale checkpoints"
+        facts.lag_error = disabled
+        return facts
+    options = PlanOptions(group_regex=group_regex, now_ms=now_ms)
     try:
         data = read_plan_data(settings, flow.source, flow.target, options, timeout_s=timeout_s,
                               source_down=None if source.reachable else (source.error or "down"),
@@ -105,6 +118,10 @@ def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], tim
         facts.lag_error = str(exc)
         return facts
     facts.groups = [_group(g, data) for g in plan.groups]
+    groups, newest = newest_checkpoint(data.index.by_group)
+    facts.readiness = judge(ReadinessFacts(  # the same rule as preflight and plan
+        flow.source, flow.target, now_ms, source.reachable, mirror.checkpoints_topic, groups,
+        newest, hb_topic, hb_newest), failover_limits(settings)).to_dict()
     if not source.reachable:
         facts.lag_error = f"{flow.source} is unreachable"
     elif data.offset_syncs is None:
@@ -118,7 +135,7 @@ def _flow(settings: Settings, flow: Flow, clusters: dict[str, ClusterFacts], tim
 
 
 def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
-    now_ms = time.time() * 1000
+    now_ms = clock.now_ms()
     cps = data.index.by_group.get(g.group, {})
     age = (max(0.0, (now_ms - max(sc.timestamp_ms for sc in cps.values())) / 1000)
            if cps else None)
@@ -136,6 +153,11 @@ def _group(g: GroupPlan, data: PlanData) -> GroupFacts:
     missing = untranslated_partitions(g.partitions)
     ready = g.verdict in ("commit", "nothing-to-do") and not missing
     reason = g.reason if not ready or not missing else f"{len(missing)} partitions untranslated"
+    broken = data.index.bad_for(g.group)
+    if broken:  # a malformed checkpoint record in force: that position is unknown
+        ready = False
+        reason = (f"{len(broken)} malformed checkpoint record(s) in force, first: "
+                  f"{broken[0].describe()} (key {broken[0].key_hex})")
     dups = [p.expected_duplicates for p in g.partitions if p.expected_duplicates is not None]
     return GroupFacts(
         group=g.group, checkpoint_age_s=None if age is None else round(age, 3),
@@ -161,8 +183,9 @@ def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> l
             continue
         mirrored = sync.upstream_offset + (data.log_ranges[mirror][1] - sync.downstream_offset)
         behind[tp] = max(0, src_ends[tp][1] - mirrored)
-    ages = _oldest_unmirrored_age(src, {tp: src_ends[tp][1] - n for tp, n in behind.items()
-                                        if n > 0}, timeout_s)
+    ages = _oldest_unmirrored_age(settings.cluster(flow.source).consumer_client_config(),
+                                  {tp: src_ends[tp][1] - n for tp, n in behind.items()
+                                   if n > 0}, timeout_s)
     out: dict[str, TopicLag] = {}
     for tp, n in sorted(behind.items()):
         lag = out.setdefault(tp.topic, TopicLag(tp.topic, data.naming.to_target_topic(tp.topic),
@@ -174,13 +197,14 @@ def _lags(settings: Settings, flow: Flow, data: PlanData, timeout_s: float) -> l
     return list(out.values())
 
 
-def _oldest_unmirrored_age(src: KafkaAdmin, first: dict[TopicPartition, int], timeout_s: float
-                           ) -> dict[TopicPartition, float]:
-    """Age of the first record not yet mirrored, per lagging partition (one fetch each)."""
+def _oldest_unmirrored_age(config: Mapping[str, str], first: dict[TopicPartition, int],
+                           timeout_s: float) -> dict[TopicPartition, float]:
+    """Age of the first record not yet mirrored, per lagging partition (one fetch each).
+    ``config`` is the source's consumer config (MM2's consumer role settings)."""
     if not first:
         return {}
-    cons = clients.consumer(src.config, **{"group.id": "drkit-status-lag",
-                                                 "enable.partition.eof": False})
+    cons = clients.consumer(config, **{"group.id": "drkit-status-lag",
+                                       "enable.partition.eof": False})
     ages: dict[TopicPartition, float] = {}
     try:
         cons.assign([KafkaTopicPartition(tp.topic, tp.partition, off) for tp, off in

@@ -65,6 +65,8 @@ class FlowFacts:
     lag_error: str | None = None  # why lag could not be measured (source down, no syncs)
     groups: list[GroupFacts] = field(default_factory=list)
     groups_error: str | None = None
+    #: drkit.offsets.readiness.Readiness.to_dict(): the one rule preflight and plan use too.
+    readiness: dict[str, Any] | None = None
 
 
 @dataclass
@@ -111,6 +113,9 @@ class StatusFacts:
     dns_error: str | None = None  # None also when no DNS is configured (dns_configured False)
     dns_configured: bool = False
     runs: list[RunFacts] = field(default_factory=list)
+    #: What the configuration says about the flows checked (settings their MM2 version
+    #: ignores, problems of flows and clusters not checked): shown, never a failed check.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

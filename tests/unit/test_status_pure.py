@@ -326,7 +326,7 @@ def test_json_validates_against_the_schema(f: StatusFacts) -> None:
     jsonschema.validate(doc, json_schema(), cls=jsonschema.Draft202012Validator)
     assert doc["schema_version"] == 1 and doc["exit_code"] in (0, 2, 3)
     assert set(doc) == {"schema_version", "status", "exit_code", "generated_at", "duration_s",
-                        "checks", "clusters", "flows", "dns", "runs", "drills"}
+                        "checks", "clusters", "flows", "dns", "runs", "drills", "notes"}
 
 
 @pytest.mark.parametrize("damage", [
