@@ -76,7 +76,7 @@ def decide_group(group: str, before: dict[TopicPartition, int],
 
     ``before``: the group's offsets in the run's snapshot (empty: the run created the group);
     ``written``: what the run's plan committed; ``now``: the group's offsets on the cluster;
-    ``later_run``: a later run (not rolled back) that also committed this group, if any.
+    ``later_run``: a later run (not rolled back) that failed over this group too, if any.
     """
     created = not before
     parts: list[PartitionDecision] = []
@@ -87,7 +87,7 @@ def decide_group(group: str, before: dict[TopicPartition, int],
         elif n != w:
             act, why = LEFT_ALONE, f"changed since run {run_id}; left alone"
         elif later_run:
-            act, why = LEFT_ALONE, f"run {later_run} also committed it later; left alone"
+            act, why = LEFT_ALONE, f"run {later_run} failed over this group later; left alone"
         elif b is None and created:
             act, why = DELETE, "the run created the group"
         elif b is None:
@@ -276,8 +276,12 @@ def later_runs(run: RunState, journal: Journal) -> list[LaterRun]:
             continue
         commit_started = any(s.uses == "commit" and s.status != "pending" for s in other.steps)
         groups: frozenset[str] = frozenset()
-        if other.status in ("succeeded", "running", "interrupted") or commit_started:
-            groups = frozenset(committed_by_run(other))
+        plan = stored_plan(other)
+        if plan is not None and (other.status in ("succeeded", "running", "interrupted")
+                                 or commit_started):
+            # Every group it placed, even one it found already in place (nothing to commit):
+            # the positions it stands on are its own now.
+            groups = frozenset(g.group for g in plan.groups if g.verdict != "refused")
         records = frozenset(flipped_of(other)) if _safe_flipped(other) else frozenset()
         if groups or records:
             out.append(LaterRun(other.run_id, other.status, groups, records))
@@ -417,11 +421,15 @@ def _num(value: int | None) -> str:
 def _short(p: PartitionDecision) -> str:
     if p.action == LEFT_ALONE:
         if p.why.startswith("changed since"):
-            return "left alone: changed since the run"
-        return ("left alone: a later run wrote it" if "committed it later" in p.why
+            return "left alone: changed"
+        return ("left alone: later run" if "failed over this group later" in p.why
                 else "left alone: group kept")
     return {RESTORE: "restore", DELETE: "delete group",
-            CANNOT_REMOVE: "cannot remove: no offset before"}.get(p.action, p.action)
+            CANNOT_REMOVE: "cannot remove"}.get(p.action, p.action)
+
+
+def _values(rs: RecordSet | None) -> str:
+    return "absent" if rs is None else ", ".join(rs.values)
 
 
 def plan_table(plan: RollbackPlan) -> str:
@@ -435,19 +443,23 @@ def plan_table(plan: RollbackPlan) -> str:
                 already += 1
                 continue
             to = {RESTORE: _num(p.restore_to), DELETE: "none"}.get(p.action, "-")
-            rows.append([clip(safe(g.group), 20), clip(safe(str(p.tp)), 24), _num(p.now), to,
-                         _short(p)])
+            where = f"{clip(safe(p.tp.topic), 26)}-{p.tp.partition}"
+            rows.append([clip(safe(g.group), 20), where, _num(p.now), to, _short(p)])
     out = [f"Rollback of run {plan.run_id} on {plan.target}: {plan.changes()} change(s)"]
     if rows:
         out += ["", str(tabulate(rows, headers=["group", "partition", "now", "restore to",
                                                 "action / why"], disable_numparse=True))]
+    reasons = {p.why for g in plan.groups for p in g.partitions
+               if p.action in (LEFT_ALONE, CANNOT_REMOVE)}
+    out += [f"  {clip(safe(why), 96)}" for why in sorted(reasons)]
     if already:
         out.append(f"{already} partition(s) already hold their value from before the run")
     for d in plan.records:
-        to = (", ".join(d.before.values) if d.action == RESTORE and d.before else d.action)
-        out.append(f"DNS {clip(safe(d.name), 30)}: {clip(safe(show_records(d.now)), 30)} → "
-                   f"{clip(safe(to), 30)}" + ("" if d.action == RESTORE else
-                                              f" ({clip(safe(d.why), 60)})"))
+        if d.action == RESTORE and d.before:
+            out.append(f"DNS {clip(safe(d.name), 28)}: {clip(safe(_values(d.now)), 30)} → "
+                       f"{clip(safe(_values(d.before)), 30)}")
+        else:
+            out.append(f"DNS {clip(safe(d.name), 28)}: {d.action}: {clip(safe(d.why), 60)}")
     for r in plan.conflicts:
         out.append(f"later run {r.run_id} ({r.status}) touched the same groups or records")
     return "\n".join(out)

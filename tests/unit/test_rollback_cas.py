@@ -55,7 +55,7 @@ def test_a_partition_added_to_a_kept_group_cannot_be_removed() -> None:
 def test_a_later_run_that_wrote_the_same_values_keeps_them() -> None:
     d = decide_group("g", {T0: 5}, {T0: 30}, {T0: 30}, "A", later_run="B")
     assert _actions(d) == {0: "left alone"} and d.action == "none"
-    assert d.partitions[0].why == "run B also committed it later; left alone"
+    assert d.partitions[0].why == "run B failed over this group later; left alone"
     assert decide_group("g", {}, {T0: 30}, {T0: 30}, "A", later_run="B").action == "none"
 
 
