@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from drkit.config import Flow, Settings
-from drkit.errors import DrkitError
+from drkit.errors import DrkitError, UnsafeError
 from drkit.failpoints import failpoint as failpoint
 from drkit.mm2.client import MirrorTopics
 from drkit.runbook.audit import AuditLog
@@ -33,6 +33,11 @@ def now_iso() -> str:
 
 class StepFailed(DrkitError):
     """A step could not do its job; the message says what and what to do."""
+
+
+class StepRefused(UnsafeError):
+    """A step refused to go on because it would be unsafe (exit 3); the message names the flag
+    that overrides it."""
 
 
 class Prompt(Protocol):
@@ -125,6 +130,19 @@ def condition_context(ctx: RunContext) -> dict[str, Any]:
         "source": ctx.source, "target": ctx.target,
         "dns": {"configured": bool(ctx.settings.dns.get("provider"))},
     }
+
+
+#: Step types that change nothing outside drkit's state dir. Any other step (commit, dns-flip,
+#: exec, the drill's, a plugin's) counts as a side effect once it has started.
+READ_ONLY_STEPS = frozenset({"preflight", "neutralise-mm2", "translate", "approve"})
+
+
+def side_effect_started(run: RunState) -> bool:
+    """Has any step that may change the clusters, DNS or the world started (in this process or
+    an earlier one of the same run)? Until then a failed run leaves nothing half-done."""
+    return any(st.uses not in READ_ONLY_STEPS and (st.attempts > 0 or st.status not in
+                                                   ("pending", "skipped"))
+               for st in run.steps)
 
 
 def run_steps(ctx: RunContext, steps: Mapping[str, Step]) -> RunState:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drkit import clock
 from drkit.config import Settings, is_secret_key
 from drkit.config.providers import ConfigProviders
 from drkit.config.redaction import LOG_FILTER, aws_file_secrets, environment_secrets
@@ -21,7 +22,7 @@ from drkit.dns.rfc2136 import parse_key_file
 from drkit.dns.settings import dns_settings
 from drkit.errors import ConfigError, UnsafeError
 from drkit.runbook.audit import MIN_HUNTED, AuditLog
-from drkit.runbook.engine import Prompt, RunContext, now_iso, run_steps
+from drkit.runbook.engine import Prompt, RunContext, now_iso, run_steps, side_effect_started
 from drkit.runbook.lock import RunLock
 from drkit.runbook.spec import Runbook, find_runbook, load_runbook, packaged_runbook_dir, validate
 from drkit.runbook.state import Journal, RunState, StepState, new_run_id
@@ -144,6 +145,9 @@ class Session:
         warning = short_secret_warning(settings)
         if warning:
             say(warning)
+        moved = clock.override_note()  # DRKIT_NOW_MS: tests only, said on every run
+        if moved:
+            say(moved)
         return cls(settings, Journal(settings.state_dir, secrets),
                    AuditLog(settings.state_dir, secrets), say, prompt)
 
@@ -223,8 +227,17 @@ class Session:
             interactive: bool) -> RunState:
         ctx = RunContext(self.settings, run, runbook, self.journal, self.audit, self.say,
                          approve=approve, interactive=interactive, prompt=self.prompt)
-        finished = run_steps(ctx, BUILTIN)
-        # Only a finished run gives the lock back: a failed or killed one keeps it (stale once
-        # the process is gone) so nobody starts a second failover over a half-done one.
+        try:
+            finished = run_steps(ctx, BUILTIN)
+        except BaseException:
+            # A run that failed or was refused before any side effect (no commit, dns-flip or
+            # exec step started) left nothing half-done: it gives the lock back, so the next
+            # attempt needs no --force-unlock. One that did keeps it (stale once the process is
+            # gone) so nobody starts a second failover over a half-done one.
+            if not side_effect_started(run):
+                lock.release()
+                self.audit.append(run.run_id, "lock-released", reason="no side effect started")
+                self.say(f"run {run.run_id}: nothing was changed; lock released")
+            raise
         lock.release()
         return finished

@@ -158,6 +158,7 @@ def evaluate(facts: StatusFacts, t: Thresholds) -> list[Check]:
     for flow in facts.flows:
         checks.extend(_heartbeat(flow, t, clusters))
         checks.extend(_lags(flow, t, clusters))
+        checks.extend(_readiness(flow))
         checks.extend(_groups(flow, t))
     checks.extend(_dns(facts))
     checks.extend(_runs(facts.runs))
@@ -237,6 +238,16 @@ def _lag(flow: FlowFacts, lag: TopicLag, t: Thresholds) -> Check | None:
     return _make(level, topic_subject(flow, lag.topic),
                  f"{name} topic {lag.topic} is " + " and ".join(text for _, text in found),
                  f"is MM2's {name} keeping up with {lag.topic}? check its tasks and log")
+
+
+def _readiness(flow: FlowFacts) -> list[Check]:
+    """The failover readiness rule (drkit.offsets.readiness, shared with preflight and plan):
+    one WARNING per refusal a failover now would meet, worded as preflight words it."""
+    r = flow.readiness or {}
+    return [Check(WARNING, flow_subject(flow),
+                  f"{flow_name(flow.source, flow.target)} failover would be refused: "
+                  f"{_text(str(refusal))}")
+            for refusal in r.get("refusals") or []]
 
 
 def _groups(flow: FlowFacts, t: Thresholds) -> list[Check]:
