@@ -95,6 +95,17 @@ def test_plan_skips_malformed_records_and_strict_fails(
         assert "malformed checkpoint record" in table.stdout
         assert f"offset {offsets[3]}" in table.stdout  # the unknown group's record, named
 
+        # status: a group with a malformed record in force is not ready, and says which record
+        status = drkit("status", "--flow", "primary->backup", "--group",
+                       f"pb-(good|half|whole)-{suffix}", "-o", "json", config=lab.config_path)
+        assert status.returncode in (0, 1, 2), status.stderr
+        flow = json.loads(status.stdout)["flows"][0]
+        ready = {g["group"]: g for g in flow["groups"]}
+        assert ready[names["good"]]["ready"] is True
+        for n, at in (("half", offsets[0]), ("whole", offsets[1])):
+            assert ready[names[n]]["ready"] is False
+            assert f"offset {at}" in ready[names[n]]["reason"], ready[names[n]]
+
         strict = drkit("plan", "--from", "primary", "--to", "backup", "--group",
                        f"pb-(good|half|whole)-{suffix}", "--strict", config=lab.config_path)
         assert strict.returncode in (1, 2), strict.stderr

@@ -124,7 +124,8 @@ class NeutraliseMM2Step:
         """Timestamp (ms) of the newest (source, target) heartbeat on the target, if any."""
         try:
             beats = ctx.mirror.heartbeats(ctx.mirror.heartbeats_topic,
-                                          timeout_s=ctx.time_left(30))
+                                          timeout_s=ctx.time_left(30),
+                                          strict=bool(ctx.args.get("strict")))
         except ClusterError as exc:
             if "does not exist" not in str(exc):
                 raise
