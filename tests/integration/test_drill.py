@@ -251,7 +251,7 @@ def test_killed_after_each_step_resumes_to_the_same_verdict(lab: Lab, idle_world
     killed = drkit("drill", "--from", "primary", "--to", "backup", "--group", group, "--topic",
                    remote, config=lab.config_path, env={"DRKIT_FAILPOINT": f"after:{step}"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    run_id = next(w for w in killed.stderr.split() if "-drill-primary-backup-" in w)
+    run_id = next(w.rstrip(":") for w in killed.stderr.split() if "-drill-primary-backup-" in w)
     resumed = drkit("drill", "--resume", run_id, "-o", "json", config=lab.config_path)
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     doc = json.loads(resumed.stdout)
