@@ -34,6 +34,28 @@ class DrkitGroup(click.Group):
     control sequence in them reaches the terminal and a newline cannot add a line (issue 17).
     """
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """As click's, but a usage error (bad option value, conflicting flags) is one line too:
+        ``drkit: error: <what> (see `<command> --help`)``, exit 2 — no usage block."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "drkit"
+            message = exc.format_message().rstrip(".")
+            click.echo(f"drkit: error: {safe(message)} (see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("drkit: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -79,11 +79,34 @@ def load_settings(
             f"{base / DEFAULT_CONFIG_NAME}); pass --config drkit.toml "
             "or --mm2-config mm2.properties"
         )
-    properties = load_properties(mm2_path)
+    try:
+        properties = load_properties(mm2_path)
+    except ConfigError as exc:
+        if mm2_config is not None or toml_path is None or not isinstance(exc.__cause__, OSError):
+            raise
+        # The path came from drkit.toml: say where, so the operator fixes the right file.
+        line = toml_key_line(toml_path, "mm2_config")
+        raise ConfigError(f"{exc} (mm2_config in {toml_path} line {line}, relative to "
+                          f"{toml_dir}); fix the path there or pass --mm2-config") from None
     return build_settings(
         toml, properties, config_path=toml_path, mm2_config_path=mm2_path, base_dir=toml_dir,
         topic_overrides=topic_overrides, environ=environ,
     )
+
+
+def toml_key_line(path: Path, key: str) -> int | str:
+    """The line of top-level ``key = …`` in the TOML file ``path`` ("?" if not found)."""
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return "?"
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("["):
+            break  # top-level keys come before the first table
+        if pattern.match(line):
+            return number
+    return "?"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

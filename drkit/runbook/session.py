@@ -171,7 +171,11 @@ class Session:
         lock = RunLock(self.settings.state_dir, f"{run.source}->{run.target}", run.run_id,
                        run.who, os.getpid())
         forced = lock.acquire(force_unlock=force_unlock)
-        self.journal.create(run)
+        try:
+            self.journal.create(run)
+        except BaseException:  # e.g. the disk is full: no run exists to hold the lock
+            lock.release()
+            raise
         self.say(f"run {run.run_id}: {runbook.name} runbook ({runbook.path})")
         self.audit.append(run.run_id, "run-started", who=run.who, runbook=run.runbook,
                           source=run.source, target=run.target, forced_unlock=bool(forced))
