@@ -56,6 +56,11 @@ def run_table(run: RunState, with_runbook: bool = False) -> str:
     for a in run.approvals:
         head.append(safe(f"  approved by {a.get('who')} ({a.get('method')}) at {a.get('at')}, "
                          f"plan {str(a.get('plan_digest'))[:12]}"))
+    for r in run.rollbacks:
+        head.append(safe(f"  rolled back by {r.get('who')} at {r.get('at')}: "
+                         f"{len(r.get('restored') or [])} group(s) restored, "
+                         f"{len(r.get('deleted') or [])} deleted, "
+                         f"{len(r.get('left_alone') or [])} partition(s) left alone"))
     rows = []
     for s in run.steps:
         note = s.error or s.outputs.get("summary") or ""

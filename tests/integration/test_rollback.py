@@ -220,6 +220,9 @@ def test_rollback_leaves_consumer_progress_alone_and_restores_the_rest(
     assert record["restored_offsets"] == {w["group"]: [[w["remote"], 1, 5]]}
     assert {(r["partition"], r["now"]) for r in record["left_alone"]} == {(0, 150), (2, 300)}
     assert record["who"] and record["at"]
+    shown = drkit("runs", "show", run_id, config=lab.config_path)
+    assert f"rolled back by {record['who']} at {record['at']}: 1 group(s) restored, 0 deleted, "\
+        "2 partition(s) left alone" in shown.stdout, shown.stdout
     audit = (lab.dir / ".drkit" / "audit.jsonl").read_text().splitlines()
     assert any(json.loads(line).get("event") == "rolled-back"
                and json.loads(line).get("run_id") == run_id for line in audit)
