@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drkit.errors import ConfigError
 from drkit.config.javaprops import PropertiesFile, load_properties, parse_properties
+from drkit.errors import ConfigError
 
 # kafka-lab.md §4, verbatim.
 KAFKA_LAB_MM2 = r"""clusters = primary, backup
