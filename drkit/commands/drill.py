@@ -14,6 +14,7 @@ from drkit.config.drill import drill_settings
 from drkit.drill.report import DrillReport
 from drkit.errors import ConfigError, DrkitError, UnsafeError, UsageError
 from drkit.offsets.options import plan_args
+from drkit.runbook.liveness import resume_command
 from drkit.runbook.session import Session, load_checked
 from drkit.runbook.spec import Runbook
 from drkit.runbook.state import RunState
@@ -63,7 +64,7 @@ def drill_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runbook
                              force_unlock=force_unlock, runbook_arg=runbook if given else None)
         if run.kind != "drill":
             raise UsageError(f"run {resume_id} is a {run.kind}, not a drill; resume it with "
-                             f"`drkit {run.kind} --resume {resume_id}`")
+                             f"`{resume_command(run.kind, resume_id)}`")
     else:
         if not kw["source"] or not kw["target"]:
             raise UsageError("say which failover to rehearse: --from CLUSTER --to CLUSTER "
@@ -76,7 +77,7 @@ def drill_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runbook
         run = session.start(run, book, approve=None, interactive=False,
                             force_unlock=force_unlock)
     report = report_of(run)
-    finish(report, output, junit_file, prom_file)
+    finish(report, output, junit_file, prom_file, settings.state_dir)
 
 
 # What a drill runbook may do: read, plan, shadow-commit, check, clean up. Never `commit` (the
@@ -104,8 +105,8 @@ def after_abort(ctx: click.Context, session: Session, run_id: str) -> None:
             return None
         if run.status == "succeeded":
             return None
-        return (f"drill {run_id} did not finish: `drkit drill --resume {run_id}` finishes it "
-                "and deletes its shadow groups")
+        return (f"drill {run_id} did not finish: `{resume_command(run.kind, run_id)}` "
+                "finishes it and deletes its shadow groups")
 
     obj = ctx.find_root().obj
     if isinstance(obj, dict):
@@ -120,15 +121,26 @@ def report_of(run: RunState) -> DrillReport:
                      "'drill-report' step")
 
 
+def textfile_reports(report: DrillReport, state_dir: Path) -> list[DrillReport]:
+    """What the Prometheus textfile is rendered from: the whole drill history (so a failed
+    drill keeps the last passing one's drkit_drill_last_success_timestamp_seconds and the
+    overdue alert keeps counting), with this drill's report in it even if its saved copy is
+    missing."""
+    from drkit.drill.history import load_reports
+
+    reports = [r for r in load_reports(state_dir) if r.run_id != report.run_id]
+    return [report, *reports]
+
+
 def finish(report: DrillReport, output: str, junit_file: Path | None,
-           prom_file: Path | None) -> None:
+           prom_file: Path | None, state_dir: Path) -> None:
     from drkit.drill import render
     from drkit.drill.history import write_output_file
 
     if junit_file is not None:
         write_output_file(junit_file, render.junit([report]))
     if prom_file is not None:
-        write_output_file(prom_file, render.to_prometheus([report]))
+        write_output_file(prom_file, render.to_prometheus(textfile_reports(report, state_dir)))
     if output == "json":
         emit_json(render.to_json(report))
     elif output == "markdown":

@@ -22,9 +22,12 @@ INTERRUPTED = "interrupted"
 
 
 def resume_command(kind: str, run_id: str) -> str:
-    """The command that finishes the run (as ``drkit status`` names it)."""
-    return (f"drkit failover --resume {run_id}" if kind == "failover"
-            else f"drkit runs resume {run_id}")
+    """The command that finishes the run (as ``drkit status`` names it): a drill is finished
+    by ``drkit drill --resume``, which also prints its report and exits with its verdict (the
+    same line the drill prints when it stops); a failover by ``drkit failover --resume``."""
+    if kind in ("failover", "drill"):
+        return f"drkit {kind} --resume {run_id}"
+    return f"drkit runs resume {run_id}"
 
 
 def rollback_command(run_id: str) -> str:

@@ -342,7 +342,8 @@ def _runs(runs: Iterable[RunFacts]) -> list[Check]:
     for run in newest_runs(runs):
         if run.status == "succeeded":
             continue
-        command = (f"drkit failover --resume {run.run_id}" if run.kind == "failover"
+        # as drkit.runbook.liveness.resume_command (a drill finishes with `drkit drill --resume`)
+        command = (f"drkit {run.kind} --resume {run.run_id}" if run.kind in ("failover", "drill")
                    else f"drkit runs resume {run.run_id}")
         if run.status == "running":
             todo = f"if its drkit process is gone, resume it with `{command}`"

@@ -66,8 +66,9 @@ METRICS: dict[str, str] = {
         "Records the group would receive again after a failover now.",
     "drkit_dns_record_points_at": "1 for each cluster a configured DNS record points at.",
     "drkit_last_run_info": "1 for the newest failover/failback/drill run of each flow.",
-    "drkit_drill_last_success_timestamp_seconds":
-        "Unix time when the newest passing drill source->target finished.",
+    # drkit_drill_last_success_timestamp_seconds is the drill textfile's (drkit drill
+    # --prometheus-file, rendered from the whole history): one series in one file, so both
+    # textfiles can share node_exporter's directory (docs/drills.md).
     "drkit_status_duration_seconds": "Seconds drkit status took to gather its facts.",
     "drkit_status_generated_timestamp_seconds": "Unix time when drkit status gathered its facts.",
 }
@@ -320,11 +321,6 @@ def to_prometheus(facts: StatusFacts, checks: list[Check], status: int) -> str:
     for r in newest_runs(facts.runs):
         samples["drkit_last_run_info"].append(
             ({"run_id": r.run_id, "kind": r.kind, "status": r.status}, 1))
-    for dr in facts.drills:
-        success = _timestamp(dr.last_success_at) if dr.last_success_at else None
-        if success is not None:
-            samples["drkit_drill_last_success_timestamp_seconds"].append(
-                ({"source": dr.source, "target": dr.target}, success))
     samples["drkit_status_duration_seconds"].append(({}, facts.duration_s))
     generated = _timestamp(facts.generated_at)
     if generated is not None:

@@ -96,6 +96,16 @@ def test_rules_file_names_only_metrics_drkit_produces() -> None:
         assert used and used <= produced, (r["alert"], used - produced)
 
 
+def test_status_and_drill_textfiles_share_no_metric() -> None:
+    """Both textfiles go into node_exporter's one textfile directory (docs/drills.md): a
+    family in both would be a duplicate series, so each metric has one producer."""
+    status_text, drill_text = _drkit_metrics()
+    status = {f.name for f in text_string_to_metric_families(status_text)}
+    drill = {f.name for f in text_string_to_metric_families(drill_text)}
+    assert "drkit_drill_last_success_timestamp_seconds" in drill
+    assert not status & drill, status & drill
+
+
 def test_promtool_rules_fire_on_real_drkit_metrics(tmp_path: Path) -> None:
     promtool = _promtool()
     status_text, drill_text = _drkit_metrics()
