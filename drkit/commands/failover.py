@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Any
 
@@ -101,7 +102,12 @@ def abort_line(session: Session, run_id: str) -> str | None:
     if run.rollbacks or run.status == "succeeded":
         return None
     status = "interrupted" if run.status == "running" else run.status
-    return (f"run {run_id} {status}: resume with `{resume_command(run.kind, run_id)}`; "
+    resume = resume_command(run.kind, run_id)
+    try:  # a runbook given as a file is not found again by its name: say --runbook FILE
+        session.runbook_for_resume(run)
+    except DrkitError:
+        resume += f" --runbook {shlex.quote(run.runbook_path)}"
+    return (f"run {run_id} {status}: resume with `{resume}`; "
             f"undo what it did with `{rollback_command(run_id)}`")
 
 

@@ -80,23 +80,33 @@ def runs_table(runs: list[RunSummary | DamagedRun],
     ``interrupted``, followed by the command that resumes it."""
     rows: list[list[Any]] = []
     resumable: list[str] = []
+    # The run id is the operator's handle (copied into resume/rollback): never clipped, within
+    # reason; the last column gets what is left of the 100.
     for r in runs:
         if isinstance(r, DamagedRun):
-            rows.append([clip(r.run_id, 44), "-", r.status.upper(), "-", clip(r.error, 30)])
+            rows.append([clip(r.run_id, 60), "-", safe(r.status.upper()), r.error])
             continue
         status = shown_status(r, live or {})
         if status == INTERRUPTED:
-            resumable.append(f"  {clip(r.run_id, 44)}: resume with "
-                             f"`{safe(resume_command(r.kind, r.run_id))}`")
-        rows.append([clip(r.run_id, 44), clip(f"{r.source}→{r.target}", 20), safe(status),
-                     f"{r.steps_done}/{r.steps_total}", clip(r.current_step or "", 30)])
+            resumable.append(f"  {safe(resume_command(r.kind, r.run_id))}")
+        rows.append([clip(r.run_id, 60), clip(f"{r.source}→{r.target}", 16), safe(status),
+                     f"{r.steps_done}/{r.steps_total} {r.current_step or ''}".rstrip()])
     if not rows:
         return "no runs yet"
-    table = str(tabulate(rows, headers=["run", "flow", "status", "steps", "at step"],
-                         disable_numparse=True))
+    headers = ["run", "flow", "status", "at step"]
+
+    def render(room: int) -> str:  # the last column (raw text) clipped, hence made safe
+        return str(tabulate([[*row[:-1], clip(row[-1], room)] for row in rows],
+                            headers=headers, disable_numparse=True))
+
+    table = render(60)
+    over = max(len(line) for line in table.splitlines()) - 100
+    if over > 0:  # the last column gives way
+        table = render(max(8, max(len(clip(row[-1], 60)) for row in rows) - over))
     if not resumable:
         return table
-    tail = ["", "Interrupted (no live drkit process holds their lock):", *resumable[:10]]
+    tail = ["", "Interrupted (no live drkit process holds their lock); resume with:",
+            *resumable[:10]]
     if len(resumable) > 10:
         tail.append(f"  … and {len(resumable) - 10} more (--output json lists all)")
     return "\n".join([table, *tail])
