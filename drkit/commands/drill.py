@@ -11,6 +11,7 @@ import click
 from drkit.commands.common import AFTER_ABORT, ClickPrompt, emit_json, say, settings_from
 from drkit.commands.plan import plan_options
 from drkit.config.drill import drill_settings
+from drkit.dns.settings import dns_settings
 from drkit.drill.report import DrillReport
 from drkit.errors import ConfigError, DrkitError, UnsafeError, UsageError
 from drkit.offsets.options import plan_args
@@ -18,6 +19,7 @@ from drkit.runbook.liveness import resume_command
 from drkit.runbook.session import Session, load_checked
 from drkit.runbook.spec import Runbook
 from drkit.runbook.state import RunState
+from drkit.runbook.steps.drill import drill_record_spec
 from drkit.text import safe
 
 
@@ -52,7 +54,10 @@ def drill_cmd(ctx: click.Context, /, output: str, resume_id: str | None, runbook
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_from(ctx, kw.pop("mm2_config"))
-    drill_settings(settings)  # a bad [drill] table is exit 2 before anything runs
+    drill = drill_settings(settings)  # a bad [drill] table is exit 2 before anything runs
+    dns = dns_settings(settings)
+    if drill.dns_record and dns is not None:
+        drill_record_spec(dns, drill.dns_record)  # never a production record: exit 2
     session = Session.open(settings, say, ClickPrompt())
     if resume_id:
         if kw["source"] or kw["target"]:

@@ -298,15 +298,37 @@ def table(report: DrillReport) -> str:
                     else ("EXCEEDED" if fail else "ok")]
                    for name, limit, measured_, fail in threshold_results(report)],
                   flex=3, right=(1, 2))
-    if report.dns:
-        shown = ", ".join(f"{safe(str(k))}={safe(str(v))}" for k, v in report.dns.items())
-        out += ["", *_wrap(f"DNS (checked, not changed): {shown}", "", "  ")]
+    out += _dns_lines(report.dns)
     for note in report.notes:
         out += _wrap(f"note: {safe(note)}", "", "  ")
     step = next_step(report)
     if step:
         out += ["", *_wrap(f"NEXT: {safe(step)}", "", " " * 6)]
     return "\n".join(fit(line.rstrip(), WIDTH) for line in out)
+
+
+def _dns_lines(dns: dict[str, Any]) -> list[str]:
+    """The dns-check step's findings: each production record (checked, never changed) and the
+    [drill] dns_record (flipped and restored). Other shapes: key=value."""
+    if not dns:
+        return []
+    if "records" not in dns and "configured" not in dns:
+        shown = ", ".join(f"{safe(str(k))}={safe(str(v))}" for k, v in dns.items())
+        return ["", *_wrap(f"DNS (checked, not changed): {shown}", "", "  ")]
+    if not dns.get("configured"):
+        return ["", "DNS: no provider configured ([dns] in drkit.toml): not checked"]
+    out = ["", fit(f"DNS via {safe(str(dns.get('provider', '?')))} (checked, not changed), "
+                   f"TTL {_secs(float(dns.get('ttl_s') or 0))}", WIDTH)]
+    for r in dns.get("records", []):
+        now = ", ".join(r.get("now") or []) or "missing"
+        out += _wrap(f"{clip(str(r.get('name')), 50)} {safe(str(r.get('type')))} -> "
+                     f"{clip(now, 50)}, TTL {r.get('ttl')} s: "
+                     f"{'ok' if r.get('ok') else 'MISMATCH'}", "  ", "    ")
+    rec = dns.get("drill_record")
+    if isinstance(rec, dict):
+        out += _wrap(f"drill record {clip(str(rec.get('name')), 50)} (flipped and restored): "
+                     f"{safe(str(rec.get('result', 'not flipped')))}", "  ", "    ")
+    return out
 
 
 # --- JSON ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ resumed finishes with the same verdict and leaves no shadow group behind.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,8 +22,9 @@ from typing import Any
 from confluent_kafka import KafkaException
 
 from drkit.config.drill import DrillSettings, drill_settings
-from drkit.dns.flip import provider_for
-from drkit.dns.settings import dns_settings
+from drkit.dns.base import Provider, fqdn, show_records
+from drkit.dns.flip import flip_record, provider_for, rollback_record
+from drkit.dns.settings import DnsSettings, RecordSpec, dns_settings
 from drkit.drill.content import match_partition
 from drkit.drill.history import save_report
 from drkit.drill.report import (
@@ -34,7 +36,7 @@ from drkit.drill.report import (
     TopicRpo,
 )
 from drkit.drill.windows import Rec, bounded, read_windows
-from drkit.errors import DrkitError, UnsafeError
+from drkit.errors import ConfigError, DrkitError, UnsafeError
 from drkit.kafka.admin import KafkaAdmin
 from drkit.mm2.model import TopicPartition
 from drkit.offsets.apply import commit_offsets
@@ -124,12 +126,17 @@ class ShadowCommitStep:
 
 class DnsCheckStep:
     schema = StepSchema("dns-check", {},
-                        "Check (change nothing) that each DNS record is what a failover flips.")
+                        "Check each DNS record is what a failover flips; flip and restore only "
+                        "the [drill] dns_record.")
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
         dns = dns_settings(ctx.settings)
+        drill = _settings(ctx)
         if dns is None:
-            return {"configured": False, "ttl_s": 0, "records": [], "problems": [],
+            problems = ([f"[drill] dns_record {drill.dns_record} needs a DNS provider: add [dns] "
+                         "and [[dns.records]] to drkit.toml (docs/dns.md), or remove it"]
+                        if drill.dns_record else [])
+            return {"configured": False, "ttl_s": 0, "records": [], "problems": problems,
                     "summary": "no DNS provider configured ([dns] in drkit.toml): not checked"}
         provider = provider_for(dns)
         records, problems, ttl = [], [], 0
@@ -144,20 +151,101 @@ class DnsCheckStep:
                 continue
             now = list(current.values) if current else None
             ok = expected.same_values(current)
+            ttl_ok = current is None or current.ttl == rec.ttl
             records.append({"name": rec.name, "type": rec.type, "now": now,
-                            "ttl": current.ttl if current else None,
+                            "ttl": current.ttl if current else None, "ttl_expected": rec.ttl,
                             "expected": list(expected.values), "flip_to": list(flip_to.values),
-                            "ok": ok})
+                            "ok": ok and ttl_ok})
             if current is not None:
                 ttl = max(ttl, current.ttl)
-            if not ok:
+            if current is not None and not ok and flip_to.same_values(current):
+                problems.append(f"DNS {rec.name} {rec.type} already points at {ctx.target} "
+                                f"({', '.join(now or [])}), as a failover would flip it: is "
+                                f"{ctx.target} already active? Point it back at {ctx.source} "
+                                f"({', '.join(expected.values)}) or drill the other way")
+            elif not ok:
                 problems.append(f"DNS {rec.name} {rec.type} is "
                                 f"{', '.join(now) if now else 'missing'}, not {ctx.source}'s "
                                 f"{', '.join(expected.values)}: a failover would refuse to flip "
                                 "it; fix the record or [[dns.records]]")
-        return {"configured": True, "provider": provider.describe(), "records": records,
-                "ttl_s": ttl, "problems": problems,
-                "summary": f"{len(records)} record(s) read, {len(problems)} problem(s)"}
+            elif not ttl_ok and current is not None:
+                problems.append(f"DNS {rec.name} {rec.type} has TTL {current.ttl} s, not the "
+                                f"{rec.ttl} s of [[dns.records]]: clients cache it "
+                                f"{current.ttl} s after a flip; set the record's TTL or ttl in "
+                                "drkit.toml so the RTO is what you planned")
+        out: dict[str, Any] = {"configured": True, "provider": provider.describe(),
+                               "records": records, "ttl_s": ttl, "problems": problems}
+        if drill.dns_record:
+            drilled = flip_and_restore(ctx, dns, provider, drill.dns_record, state, problems)
+            out["drill_record"] = drilled
+        return out | {"summary": f"{len(records)} record(s) read, {len(problems)} problem(s)"
+                      + (f"; drill record {drill.dns_record} "
+                         f"{state.outputs.get('drill_record', {}).get('result', 'not flipped')}"
+                         if drill.dns_record else "")}
+
+
+def drill_record_spec(dns: DnsSettings, name: str) -> RecordSpec:
+    """``[drill] dns_record`` as a record drkit may flip: the type, TTL and per-cluster values
+    of the first ``[[dns.records]]`` entry under the drill's own name. A name that is one of
+    the production records is refused (exit 2): a drill never changes those."""
+    production = {fqdn(r.name) for r in dns.records}
+    if fqdn(name) in production:
+        raise ConfigError(f"[drill] dns_record {name} is a production record of "
+                          "[[dns.records]]; a drill never flips those: name a record of its "
+                          "own, e.g. drill.kafka.example.com.")
+    first = dns.records[0]
+    return RecordSpec(name, first.type, first.ttl, first.values)
+
+
+def flip_and_restore(ctx: RunContext, dns: DnsSettings, provider: Provider, name: str,
+                     state: StepState, problems: list[str]) -> dict[str, Any]:
+    """Flip the drill record from the source's value to the target's (compare-and-swap,
+    journaled through :func:`drkit.dns.flip.flip_record`), verify it on the authoritative
+    servers, then put it back — only where it still holds what the drill set. A drill killed
+    in between is restored by its resume (this step re-entered) or by ``cleanup``."""
+    spec = drill_record_spec(dns, name)
+    rec: dict[str, Any] = state.outputs.setdefault("drill_record", {"name": spec.name,
+                                                                     "type": spec.type})
+    if "before" not in rec:
+        current = provider.get(spec.name, spec.type)
+        if not spec.for_cluster(ctx.source).same_values(current):
+            rec["result"] = "not flipped"
+            problems.append(f"drill record {spec.name} {spec.type} is "
+                            f"{show_records(current)}, not {ctx.source}'s "
+                            f"{', '.join(spec.for_cluster(ctx.source).values)}: not flipped; "
+                            f"create or fix it so the drill can rehearse the flip")
+            ctx.save()
+            return rec
+    started = time.monotonic()
+    try:
+        if not rec.get("restore"):
+            flip_record(provider, dns, spec, ctx.source, ctx.target, rec, ctx.save)
+            rec["flip_s"] = round(time.monotonic() - started, 3)
+            ctx.save()
+    except DrkitError as exc:
+        problems.append(f"drill record {spec.name}: flip failed: {exc}")
+    restore_drill_record(ctx, provider, spec, rec, problems)
+    return rec
+
+
+def restore_drill_record(ctx: RunContext, provider: Provider, spec: RecordSpec,
+                         rec: dict[str, Any], problems: list[str]) -> None:
+    """Put the drill record back (compare-and-swap: only if it still holds the value the drill
+    set); a record someone changed since is left alone and named."""
+    if "before" not in rec:
+        return
+    if rec.get("restore"):  # restored before a kill: say again what was left alone
+        if rec["restore"]["action"] == "left alone":
+            problems.append(f"drill record {spec.name}: {rec['restore']['why']}")
+        return
+    decision = rollback_record(provider, spec, rec, ctx.run.run_id)
+    rec["restore"] = {"action": decision.action, "why": decision.why}
+    rec["result"] = ("flipped to " + ", ".join(spec.for_cluster(ctx.target).values)
+                     + f" and {decision.why}" if decision.action in ("restored", "already")
+                     else decision.why)
+    ctx.save()
+    if decision.action == "left alone":
+        problems.append(f"drill record {spec.name}: {decision.why}")
 
 
 def _probe(ctx: RunContext) -> tuple[KafkaAdmin | None, str]:
@@ -354,9 +442,11 @@ class CleanupStep:
 
     def run(self, ctx: RunContext, spec: StepSpec, state: StepState) -> Mapping[str, Any]:
         shadows = _shadows_of(ctx)
+        dns_note = _restore_left_flipped(ctx)
         if ctx.args.get("keep"):
             return {"kept": sorted(shadows), "deleted": [],
-                    "summary": f"kept {len(shadows)} shadow group(s) (--keep)"}
+                    "summary": f"kept {len(shadows)} shadow group(s) (--keep)"
+                               + (f"; {dns_note}" if dns_note else "")}
         prefix = _settings(ctx).group_prefix
         mine = sorted(s for s in shadows if s.startswith(prefix))
         out = state.outputs
@@ -384,7 +474,27 @@ class CleanupStep:
             first = next(iter(left.items()))
             raise StepFailed(f"{len(left)} shadow group(s) could not be deleted on {ctx.target} "
                              f"({first[0]}: {first[1]}); resume the drill to try again")
-        return {"kept": [], "summary": f"{len(out['deleted'])} shadow group(s) deleted"}
+        return {"kept": [], "summary": f"{len(out['deleted'])} shadow group(s) deleted"
+                                       + (f"; {dns_note}" if dns_note else "")}
+
+
+def _restore_left_flipped(ctx: RunContext) -> str:
+    """The [drill] dns_record put back if dns-check flipped it and failed before restoring
+    (compare-and-swap, like the step itself); raises StepFailed if the provider cannot."""
+    rec = _outputs(ctx, "dns-check")[0].get("drill_record")  # failed or not
+    dns = dns_settings(ctx.settings)
+    if not rec or "before" not in rec or rec.get("restore") or dns is None:
+        return ""
+    problems: list[str] = []
+    try:
+        spec = drill_record_spec(dns, rec["name"])
+        restore_drill_record(ctx, provider_for(dns), spec, rec, problems)
+    except DrkitError as exc:
+        raise StepFailed(f"drill record {rec['name']} could not be restored: {exc}; resume "
+                         "the drill to try again") from None
+    if problems:
+        raise StepFailed(problems[0])
+    return f"drill record {rec['name']} {rec['restore']['why']}"
 
 
 def _shadows_of(ctx: RunContext) -> list[str]:
@@ -491,7 +601,7 @@ def build_report(ctx: RunContext, finished_at: str) -> DrillReport:
         exit_code=code, failures=tuple(failures), partitions=checks, rpo=rpo, rto=rto,
         thresholds=thresholds,
         dns={k: v for k, v in dns.items() if k in ("configured", "provider", "records",
-                                                   "ttl_s", "problems")},
+                                                   "ttl_s", "problems", "drill_record")},
         shadow_prefix=drill.group_prefix, kept=kept, notes=tuple(notes))
 
 
