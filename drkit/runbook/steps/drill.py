@@ -47,6 +47,7 @@ from drkit.runbook.state import StepState
 from drkit.runbook.steps.common import cluster, offsets_from_json, offsets_to_json, the_plan
 
 MARGIN = 50  # records read beyond the bound MM2's offset.lag.max gives
+MAX_EXTRA = 100_000  # at most this many records of predicted re-delivery widen a window
 PROBE_TIMEOUT_S = 5.0
 # The failover step each rehearsed drill step stands for (RTO).
 REHEARSES = {"preflight": "preflight", "translate": "translate", "shadow-commit": "commit",
@@ -323,8 +324,12 @@ class VerifyContentStep:
             assert c is not None
             u = p.checkpoint_upstream if p.checkpoint_upstream is not None else c
             drift = max(0, c - u)
-            s_lo, s_hi = bounded(d - 1, d + lag_max + drift + MARGIN, *std_ranges[tp])
-            p_lo, p_hi = bounded(min(u, c) - lag_max - MARGIN, c + lag_max + MARGIN,
+            # MM2 translates to the newest offset-sync at or before the group's position, and
+            # keeps fewer syncs the further back they go, so d may lie more than offset.lag.max
+            # behind: the plan's own bound (expected duplicates, capped) widens both windows.
+            far = min(max(0, p.expected_duplicates or 0), MAX_EXTRA)
+            s_lo, s_hi = bounded(d - 1, d + lag_max + drift + far + MARGIN, *std_ranges[tp])
+            p_lo, p_hi = bounded(min(u, c) - lag_max - far - MARGIN, c + lag_max + MARGIN,
                                  *src_ranges[stp])
             # Several groups share a partition: one window covering all of them, per cluster.
             std_win[tp] = _union(std_win.get(tp), (s_lo, s_hi))
