@@ -29,12 +29,12 @@ PURE = ("drkit.mm2.codec", "drkit.mm2.policy", "drkit.mm2.model", "drkit.mm2.ver
         "drkit.kafka.groups", "drkit.offsets.plan", "drkit.offsets.inputs",
         "drkit.offsets.checkpoint_planner", "drkit.offsets.options", "drkit.runbook.spec",
         "drkit.runbook.condition", "drkit.status.model", "drkit.status.evaluate", "drkit.text",
-        "drkit.textsafe", "drkit.errors")
+        "drkit.textsafe", "drkit.errors", "drkit.drill.report", "drkit.drill.content")
 IO_LIBRARIES = ("confluent_kafka", "socket", "boto3", "botocore", "dns", "subprocess",
                 "tenacity", "click")
 # package -> drkit packages it must not import (docs/architecture.md, "What each package owns").
-UPPER = ("drkit.offsets", "drkit.dns", "drkit.runbook", "drkit.status", "drkit.commands",
-         "drkit.cli", "drkit.lab")
+UPPER = ("drkit.offsets", "drkit.dns", "drkit.drill", "drkit.runbook", "drkit.status",
+         "drkit.commands", "drkit.cli", "drkit.lab")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "drkit.errors": ("drkit.",),
     # text clips through textsafe (one clip), so it may import that one base module.
@@ -48,15 +48,21 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "drkit.config": ("drkit.kafka", *UPPER),
     "drkit.kafka": UPPER,
     "drkit.mm2": UPPER,
-    "drkit.offsets": ("drkit.dns", "drkit.runbook", "drkit.status", "drkit.commands",
-                      "drkit.cli", "drkit.lab"),
-    "drkit.dns": ("drkit.kafka", "drkit.mm2", "drkit.offsets", "drkit.runbook", "drkit.status",
-                  "drkit.commands", "drkit.cli", "drkit.lab"),
+    "drkit.offsets": ("drkit.dns", "drkit.drill", "drkit.runbook", "drkit.status",
+                      "drkit.commands", "drkit.cli", "drkit.lab"),
+    "drkit.dns": ("drkit.kafka", "drkit.mm2", "drkit.offsets", "drkit.drill", "drkit.runbook",
+                  "drkit.status", "drkit.commands", "drkit.cli", "drkit.lab"),
+    # the drill's report model, content matching, windows, history and renderers: base
+    # modules, kafka (clients) and mm2.model; the runbook's drill steps drive them.
+    "drkit.drill": ("drkit.config", "drkit.offsets", "drkit.dns", "drkit.runbook",
+                    "drkit.status", "drkit.commands", "drkit.cli", "drkit.lab"),
     "drkit.runbook": ("drkit.status", "drkit.commands", "drkit.cli", "drkit.lab"),
     "drkit.status": ("drkit.commands", "drkit.cli", "drkit.lab"),
 }
 # The kafka layer hands plain values to the planners; it never imports one (only mm2.model).
 KAFKA_MAY_IMPORT_FROM_MM2 = ("drkit.mm2.model",)
+# status shows the last passing drill: it reads the drill history, nothing else of drill/.
+STATUS_MAY_IMPORT_FROM_DRILL = ("drkit.drill.history",)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,9 @@ def violations() -> list[str]:
             if (_in(module, ("drkit.kafka",)) and _in(imp.target, ("drkit.mm2",))
                     and imp.target not in KAFKA_MAY_IMPORT_FROM_MM2):
                 found.append(f"{where}: the kafka layer imports only drkit.mm2.model from mm2")
+            if (_in(module, ("drkit.status",)) and _in(imp.target, ("drkit.drill",))
+                    and imp.target not in STATUS_MAY_IMPORT_FROM_DRILL):
+                found.append(f"{where}: status imports only drkit.drill.history from drill")
     for module in PURE:
         for dep in sorted(_closure(module, graph_all)):
             for imp in imports_of(dep):
@@ -216,6 +225,11 @@ def test_no_forbidden_import() -> None:
     ("drkit.kafka.admin", "from drkit.offsets.checkpoint_planner import build_plan\n",
      "drkit.kafka must not import"),
     ("drkit.offsets.plan", "import confluent_kafka\n", "pure drkit.offsets.plan imports"),
+    ("drkit.status.collect", "from drkit.drill.render import table\n",
+     "status imports only drkit.drill.history"),
+    ("drkit.drill.history", "from drkit.runbook.state import RunState\n",
+     "drkit.drill must not import"),
+    ("drkit.drill.content", "import confluent_kafka\n", "pure drkit.drill.content imports"),
 ])
 def test_the_rules_catch_a_bad_import(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                       module: str, source: str, expected: str) -> None:
