@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-ALL = ["lab", "scan", "commit", "status"]
+ALL = ["lab", "scan", "commit", "status", "drill"]
 
 
 def main(argv: list[str]) -> int:
