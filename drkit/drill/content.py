@@ -24,30 +24,38 @@ source records at offsets < ``c``. So:
 from __future__ import annotations
 
 import hashlib
-import struct
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["verified", "unverified", "loss"]
-Window = Sequence[tuple[int, bytes]]  # (offset, digest), ascending offsets
+# (offset, digest) or a window's Rec (offset, digest, timestamp), ascending offsets
+Window = Sequence[tuple[int, bytes] | tuple[int, bytes, int]]
 
 
-_LENS = struct.Struct(">qq").pack  # two lengths, -1 for None
-_TS = struct.Struct(">q").pack
+_B2 = hashlib.blake2b
 
 
 def digest(key: bytes | None, value: bytes | None, timestamp_ms: int,
-           headers: Iterable[tuple[str, bytes | None]] | None) -> bytes:
+           headers: Iterable[tuple[str, bytes | str | None]] | None) -> bytes:
     """A record's identity across clusters: key, value, timestamp and headers, length-framed
-    (so no two different records share an encoding), hashed in one call (a drill digests
-    every record of its windows: tests/bench/bench_drill.py)."""
-    parts = [_LENS(-1 if key is None else len(key), -1 if value is None else len(value)),
-             key or b"", value or b"", _TS(int(timestamp_ms))]
-    for name, val in headers or ():
+    (``len(key):len(value):timestamp:`` then the bytes, −1 for None, then each header as
+    ``len(name):len(value):`` name value, so no two different records share an encoding), hashed
+    in one BLAKE2b call and cut to 16 bytes. A drill digests every record of its windows, so the
+    common case (no headers) is one format, one concatenation and one hash:
+    tests/bench/bench_drill.py."""
+    head = b"%d:%d:%d:" % (-1 if key is None else len(key), -1 if value is None else len(value),
+                           timestamp_ms)
+    if not headers:
+        return _B2(head + (key or b"") + (value or b"")).digest()[:16]
+    parts = [head, key or b"", value or b""]
+    for name, val in headers:
         raw = name.encode("utf-8", "surrogatepass")
-        parts += (_LENS(len(raw), -1 if val is None else len(val)), raw, val or b"")
-    return hashlib.blake2b(b"".join(parts), digest_size=16).digest()
+        if isinstance(val, str):
+            val = val.encode("utf-8", "surrogatepass")
+        parts.append(b"%d:%d:%b%b" % (len(raw), -1 if val is None else len(val), raw, val or b""))
+    return _B2(b"".join(parts)).digest()[:16]
 
 
 @dataclass(frozen=True)
@@ -58,25 +66,25 @@ class Match:
     skipped: int | None = None  # with loss: records of the group's the standby would skip
 
 
-def _align(standby: Window, primary: Window) -> tuple[int | None, str]:
+def _align(sd: list[bytes], pd: list[bytes], std_offs: list[int], pri_offs: list[int]
+           ) -> tuple[int | None, str]:
     """``primary index − standby index`` for the common run of records, or None and why."""
-    where: dict[bytes, list[int]] = {}
-    for i, (_off, dig) in enumerate(primary):
-        where.setdefault(dig, []).append(i)
+    last = {dig: i for i, dig in enumerate(pd)}
+    first = {dig: i for i, dig in zip(range(len(pd) - 1, -1, -1), reversed(pd), strict=True)}
     shift: int | None = None
-    for j, (_off, dig) in enumerate(standby):
-        hits = where.get(dig, [])
-        if len(hits) == 1:
-            shift = hits[0] - j
+    for j, dig in enumerate(sd):
+        i = last.get(dig)
+        if i is not None and first[dig] == i:  # unique in the primary window
+            shift = i - j
             break
     if shift is None:
         return None, ("no mirrored record near the translated position matches a record near "
                       "the group's position on the source (compacted, expired, or too far apart)")
-    for j, (off, dig) in enumerate(standby):
-        i = j + shift
-        if 0 <= i < len(primary) and primary[i][1] != dig:
-            return None, (f"mirrored record at standby offset {off} differs from source offset "
-                          f"{primary[i][0]} where the order says it should match")
+    j0, j1 = max(0, -shift), min(len(sd), len(pd) - shift)  # the overlapping standby indexes
+    if sd[j0:j1] != pd[j0 + shift:j1 + shift]:
+        j = next(j for j in range(j0, j1) if sd[j] != pd[j + shift])
+        return None, (f"mirrored record at standby offset {std_offs[j]} differs from source "
+                      f"offset {pri_offs[j + shift]} where the order says it should match")
     return shift, ""
 
 
@@ -87,62 +95,55 @@ def match_partition(standby: Window, d: int, standby_end: int, standby_complete:
     ``standby`` holds the mirrored records from just before ``d`` (``d − 1`` when it exists)
     onwards; ``standby_complete`` says it reaches the standby's end ``standby_end``. ``primary``
     holds the source records around ``c`` (from before the standby window's first record to
-    some way past ``c``).
+    some way past ``c``). Records are ``(offset, digest, …)`` tuples; the work per record is
+    in C (dict and list comparisons, bisection), not in Python loops.
     """
-    before = [r for r in standby if r[0] < d]
-    after = [r for r in standby if r[0] >= d]
     if not standby:
         if d >= standby_end and not primary:
             return Match("verified", 0, "nothing mirrored and nothing on the source to process")
         return Match("unverified", None, "no mirrored records to compare around the position")
-    shift, why = _align(standby, primary)
+    std_offs = [r[0] for r in standby]
+    pri_offs = [r[0] for r in primary]
+    shift, why = _align([r[1] for r in standby], [r[1] for r in primary], std_offs, pri_offs)
     if shift is None:
         return Match("unverified", None, why)
-
-    def src(j: int) -> int | None:
-        i = j + shift
-        return primary[i][0] if 0 <= i < len(primary) else None
-
-    first_after = len(before)  # standby index of the first record at offset ≥ d
-    if after:
-        first_src = src(first_after)
-        if first_src is None:
-            if first_after + shift >= len(primary):  # past the window, which reaches beyond c
+    n_std, n_pri = len(standby), len(primary)
+    first_after = bisect_left(std_offs, d)  # standby index of the first record at offset ≥ d
+    if first_after < n_std:
+        i0 = first_after + shift
+        if not 0 <= i0 < n_pri:
+            if i0 >= n_pri:  # past the window, which reaches beyond c
                 return Match("loss", None, f"the record at standby offset {d} comes after the "
                              f"group's position {c} on the source, beyond the read window",
                              None)
             return Match("unverified", None, f"the record at standby offset {d} is older than "
                          "the source window (the group is far past its checkpoint)")
+        first_src = pri_offs[i0]
         if first_src > c:
-            skipped = sum(1 for off, _ in primary if c <= off < first_src)
+            skipped = bisect_left(pri_offs, first_src) - bisect_left(pri_offs, c)
             if skipped:
                 return Match("loss", None, f"resuming at standby offset {d} (source offset "
                              f"{first_src}) skips {skipped} record(s) from source offset {c} "
                              "that the group has not processed", skipped)
+        # standby records from d on map to source offsets pri_offs[i0:]; those below c are
+        # seen again. The count stops at c, at the source window's end (which lies beyond c)
+        # or at the standby window's end (then c must not have been reached).
+        i_c = max(i0, bisect_left(pri_offs, c, i0))
+        stop = n_std + shift
+        again = min(i_c, stop) - i0
+        reached = i_c < stop
     else:
-        last_src = src(len(before) - 1)
-        if last_src is None:
+        last_i = n_std - 1 + shift
+        if not 0 <= last_i < n_pri:
             return Match("unverified", None, f"the last mirrored record before standby offset "
                          f"{d} is outside the source window")
+        last_src = pri_offs[last_i]
         if last_src >= c:
-            skipped = sum(1 for off, _ in primary if c <= off <= last_src)
+            skipped = bisect_left(pri_offs, last_src + 1) - bisect_left(pri_offs, c)
             return Match("loss", None, f"standby offset {d} is past the mirrored record of "
                          f"source offset {last_src}, which the group (at {c}) has not "
                          f"processed: {skipped} record(s) skipped", skipped)
-    again = 0
-    reached = False
-    for j in range(first_after, len(standby)):
-        s = src(j)
-        if s is None:
-            if j + shift < 0:
-                return Match("unverified", None, "mirrored records after the translated "
-                             "position are older than the source window")
-            reached = True  # past the window's end, which lies beyond c
-            break
-        if s >= c:
-            reached = True
-            break
-        again += 1
+        again, reached = 0, False
     if not reached and not standby_complete:
         return Match("unverified", None, f"the group's position {c} was not reached within "
                      f"the standby window ({again} records read from offset {d})")

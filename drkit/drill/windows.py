@@ -8,10 +8,12 @@ its window's end or at the end of the partition, whichever comes first.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Mapping, Set
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KafkaTopicPartition
@@ -27,16 +29,54 @@ READ_CONFIG = {"group.id": "drkit-drill-reader", "isolation.level": "read_commit
                "fetch.wait.max.ms": 50}
 
 
-@dataclass(frozen=True)
-class Rec:
+class Rec(NamedTuple):
+    """One record of a window: a plain tuple (a drill holds millions), ``(offset, digest, …)`` as
+    :func:`drkit.drill.content.match_partition` reads it."""
+
     offset: int
     digest: bytes
     timestamp_ms: int
 
 
+# Rec((…)) without NamedTuple's Python-level __new__: one tuple per record read (bench_drill).
+new_rec: Any = functools.partial(tuple.__new__, Rec)
+
+
+NO_MATCH = b""  # the digest of a record that cannot match (never a 16-byte digest)
+
+
 def read_windows(config: Mapping[str, str], windows: Mapping[TopicPartition, tuple[int, int]],
-                 where: str, timeout_s: float = 60.0) -> dict[TopicPartition, list[Rec]]:
-    """The records at offsets ``[lo, hi)`` of each partition (fewer if the log ends sooner)."""
+                 where: str, timeout_s: float = 60.0,
+                 candidates: Mapping[TopicPartition, Set[int]] | None = None
+                 ) -> dict[TopicPartition, list[Rec]]:
+    """The records at offsets ``[lo, hi)`` of each partition (fewer if the log ends sooner).
+
+    With ``candidates`` (timestamps per partition, those of the other cluster's window), a
+    record whose timestamp is not among them cannot match any record there (the timestamp is
+    part of the digest), so it is not hashed: its digest is :data:`NO_MATCH`, which equals no
+    digest. Its offset still counts (e.g. for records skipped)."""
+    with paused_gc():
+        return _read_windows(config, windows, where, timeout_s, candidates or {})
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a window is read: every record adds tuples that
+    hold only ints and bytes (no cycles), and with millions alive the collector's repeated
+    passes cost a quarter of the reading (tests/bench/bench_drill.py). Turned back on after,
+    unless it was already off (two windows are read at once, one per cluster)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _read_windows(config: Mapping[str, str], windows: Mapping[TopicPartition, tuple[int, int]],
+                  where: str, timeout_s: float, candidates: Mapping[TopicPartition, Set[int]]
+                  ) -> dict[TopicPartition, list[Rec]]:
     out: dict[TopicPartition, list[Rec]] = {tp: [] for tp in windows}
     todo = {tp: (lo, hi) for tp, (lo, hi) in windows.items() if hi > lo}
     if not todo:
@@ -67,8 +107,10 @@ def read_windows(config: Mapping[str, str], windows: Mapping[TopicPartition, tup
                 off = int(msg.offset() or 0)
                 if off < rng[1]:
                     ts = msg.timestamp()[1]
-                    out[tp].append(Rec(off, digest(msg.key(), msg.value(), ts,
-                                                   _headers(msg.headers())), ts))
+                    cand = candidates.get(tp)
+                    out[tp].append(new_rec((off, digest(msg.key(), msg.value(), ts,
+                                                        _headers(msg.headers()))
+                                            if cand is None or ts in cand else NO_MATCH, ts)))
                 if off >= rng[1] - 1:
                     _done(cons, todo, tp)
     except KafkaException as exc:
@@ -79,9 +121,9 @@ def read_windows(config: Mapping[str, str], windows: Mapping[TopicPartition, tup
 
 
 
-def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
-    items = raw.items() if isinstance(raw, dict) else (raw or [])
-    return [(str(k), v.encode() if isinstance(v, str) else v) for k, v in items]
+def _headers(raw: Any) -> Any:
+    """The client's headers as ``digest`` takes them: a list of (name, value) or None."""
+    return list(raw.items()) if isinstance(raw, dict) else raw
 
 
 def _done(cons: object, todo: dict[TopicPartition, tuple[int, int]], tp: TopicPartition) -> None:

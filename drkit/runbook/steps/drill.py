@@ -13,9 +13,10 @@ resumed finishes with the same verdict and leaves no shadow group behind.
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +36,11 @@ from drkit.drill.report import (
     StepTiming,
     TopicRpo,
 )
-from drkit.drill.windows import Rec, bounded, read_windows
+from drkit.drill.windows import Rec, bounded, paused_gc, read_windows
 from drkit.errors import ConfigError, DrkitError, UnsafeError
 from drkit.kafka.admin import KafkaAdmin
 from drkit.mm2.model import TopicPartition
+from drkit.mm2.policy import ReplicationPolicy
 from drkit.offsets.apply import commit_offsets
 from drkit.offsets.plan import OffsetPlan
 from drkit.runbook.engine import RunContext, StepFailed, now_iso
@@ -259,10 +261,12 @@ def _probe(ctx: RunContext) -> tuple[KafkaAdmin | None, str]:
         return None, str(exc)
 
 
-def _windows_read(ctx: RunContext, alias: str, windows: Mapping[TopicPartition, tuple[int, int]]
+def _windows_read(ctx: RunContext, alias: str, windows: Mapping[TopicPartition, tuple[int, int]],
+                  candidates: Mapping[TopicPartition, set[int]] | None = None
                   ) -> dict[TopicPartition, list[Rec]]:
     config = ctx.settings.cluster(alias).consumer_client_config()
-    return read_windows(config, windows, alias, timeout_s=ctx.time_left(120.0))
+    return read_windows(config, windows, alias, timeout_s=ctx.time_left(120.0),
+                        candidates=candidates)
 
 
 class VerifyContentStep:
@@ -327,27 +331,44 @@ class VerifyContentStep:
             # MM2 translates to the newest offset-sync at or before the group's position, and
             # keeps fewer syncs the further back they go, so d may lie more than offset.lag.max
             # behind: the plan's own bound (expected duplicates, capped) widens both windows.
+            # When the plan's bound is about d itself (d is where the plan resumes), it bounds
+            # D(u) − d, the records from d to the checkpoint's own position: the windows need
+            # that much and a margin (a quarter more on the source, whose offsets may have
+            # gaps: transaction markers, compaction). Otherwise offset.lag.max is added too.
             far = min(max(0, p.expected_duplicates or 0), MAX_EXTRA)
-            s_lo, s_hi = bounded(d - 1, d + lag_max + drift + far + MARGIN, *std_ranges[tp])
-            p_lo, p_hi = bounded(min(u, c) - lag_max - far - MARGIN, c + lag_max + MARGIN,
+            resume = p.current if p.action == "keep" and p.current is not None else p.new_offset
+            back = far if p.expected_duplicates is not None and d == resume else lag_max + far
+            s_lo, s_hi = bounded(d - 1, d + back + drift + MARGIN, *std_ranges[tp])
+            p_lo, p_hi = bounded(min(u, c) - back - back // 4 - MARGIN, c + lag_max + MARGIN,
                                  *src_ranges[stp])
             # Several groups share a partition: one window covering all of them, per cluster.
             std_win[tp] = _union(std_win.get(tp), (s_lo, s_hi))
             src_win[stp] = _union(src_win.get(stp), (p_lo, p_hi))
             jobs.append((group, p, d, c, tp, stp, (s_lo, s_hi), (p_lo, p_hi)))
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            f_std = pool.submit(_windows_read, ctx, ctx.target, std_win)
-            f_src = pool.submit(_windows_read, ctx, ctx.source, src_win)
-            std_recs, src_recs = f_std.result(), f_src.result()
-        for group, p, d, c, tp, stp, (s_lo, s_hi), (p_lo, p_hi) in jobs:
-            s = [(r.offset, r.digest) for r in std_recs[tp] if s_lo <= r.offset < s_hi]
-            pr = [(r.offset, r.digest) for r in src_recs[stp] if p_lo <= r.offset < p_hi]
-            end = std_ranges[tp][1]
-            m = match_partition(s, d, end, s_hi >= end, pr, c)
-            checks.append(PartitionCheck(group, p.topic, p.partition, shadows[group], d, c,
-                                         m.status, m.records_again, p.expected_duplicates,
-                                         m.reason))
+        # The standby first: only the source records whose timestamp occurs in the standby's
+        # window can match one there, and only those are hashed (the rest keep their offset).
+        std_recs = _windows_read(ctx, ctx.target, std_win)
+        stamps: dict[TopicPartition, set[int]] = {}
+        for tp, stp in {(job[4], job[5]) for job in jobs}:
+            stamps.setdefault(stp, set()).update(r[2] for r in std_recs[tp])
+        src_recs = _windows_read(ctx, ctx.source, src_win, stamps)
+        with paused_gc():  # millions of record tuples alive, none in a cycle
+            for group, p, d, c, tp, stp, (s_lo, s_hi), (p_lo, p_hi) in jobs:
+                s = _slice(std_recs[tp], s_lo, s_hi)
+                pr = _slice(src_recs[stp], p_lo, p_hi)
+                end = std_ranges[tp][1]
+                m = match_partition(s, d, end, s_hi >= end, pr, c)
+                checks.append(PartitionCheck(group, p.topic, p.partition, shadows[group], d, c,
+                                             m.status, m.records_again, p.expected_duplicates,
+                                             m.reason))
         return _checks_out(checks, "")
+
+
+def _slice(recs: list[Rec], lo: int, hi: int) -> list[Rec]:
+    """The records at offsets ``[lo, hi)`` of a window (ascending offsets), without a Python
+    loop per record: several groups share one window per partition."""
+    offs = [r[0] for r in recs]
+    return recs[bisect.bisect_left(offs, lo):bisect.bisect_left(offs, hi)]
 
 
 def _union(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
@@ -374,13 +395,10 @@ class MeasureStep:
         tgt = cluster(ctx, ctx.target)
         topic_re = ctx.args.get("topic_regex")
         plan = the_plan(ctx)
-        remotes = sorted({p.topic for g in plan.groups for p in g.partitions})
-        if topic_re is None and not ctx.args.get("group_regex"):
-            std_topics = tgt.topics()
-            remotes = sorted(set(remotes) | {t for t in std_topics
-                                             if policy.topic_source(t) == flow.source
-                                             and not policy.is_internal_topic(t)})
         std_topics = tgt.topics()
+        remotes = rpo_topics({p.topic for g in plan.groups for p in g.partitions}, std_topics,
+                             policy, flow.source,
+                             every=topic_re is None and not ctx.args.get("group_regex"))
         std_tps = [TopicPartition(t, n) for t in remotes if t in std_topics
                    for n in range(std_topics[t])]
         src, src_error = _probe(ctx)
@@ -411,6 +429,18 @@ class MeasureStep:
         for s, t in pairs:
             rows.append(_rpo_row(s, t, src_recs.get(s, []), std_recs.get(t, []), tail))
         return _rpo_out(rows, "")
+
+
+def rpo_topics(planned: Iterable[str], std_topics: Iterable[str], policy: ReplicationPolicy,
+               source: str, *, every: bool) -> list[str]:
+    """The mirrored topics whose RPO a drill measures: the plan's, and (``every``: no --group
+    nor --topic) every topic mirrored from ``source``; never MM2's own topics (heartbeats are
+    mirrored like data, but are no one's data to lose; checkpoints, offset-syncs)."""
+    topics = set(planned)
+    if every:
+        topics |= {t for t in std_topics if policy.topic_source(t) == source}
+    return sorted(t for t in topics
+                  if not policy.is_internal_topic(t) and not policy.is_heartbeats_topic(t))
 
 
 def _rpo_row(s: TopicPartition, t: TopicPartition, src: list[Rec], std: list[Rec],
