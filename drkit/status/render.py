@@ -128,6 +128,8 @@ def table(facts: StatusFacts, checks: list[Check]) -> str:
         for c in checks[:MAX_PROBLEM_ROWS]:
             out += _wrap(f"{LEVEL_NAMES[c.level]:<9}{safe(c.message)}", "  ", " " * 11)
         out += _more(len(checks) - MAX_PROBLEM_ROWS)
+    for note in facts.notes:
+        out += _wrap(f"note: {safe(note)}", "", " " * 6)
     out += ["", "Clusters"]
     out += _table(["alias", "reachable", "brokers", "controller", "cluster id", "bootstrap"],
                   [[clip(c.alias, 20), "yes" if c.reachable else "NO", _int(c.brokers),
@@ -292,6 +294,7 @@ def to_json(facts: StatusFacts, checks: list[Check], status: int) -> dict[str, A
         "dns": {"configured": d["dns_configured"], "error": d["dns_error"], "records": d["dns"]},
         "runs": d["runs"],
         "drills": d["drills"],
+        "notes": d["notes"],
     }
 
 
