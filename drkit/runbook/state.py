@@ -53,6 +53,14 @@ RunStatus = Literal["running", "succeeded", "failed", "interrupted", "aborted"]
 STEP_STATUSES: tuple[str, ...] = get_args(StepStatus)
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 RUN_KINDS = ("failover", "failback", "drill")
+#: What a run summary says beyond the journaled status: its last rollback's outcome.
+ROLLED_BACK, ROLLBACK_INCOMPLETE = "rolled back", "rollback incomplete"
+#: A journal that cannot be read ("damaged") or trusted ("tampered": its MAC does not verify).
+DAMAGED, TAMPERED = "damaged", "tampered"
+#: Every status ``runs list`` and ``drkit status`` can show for a run (``interrupted`` is also
+#: derived by :mod:`drkit.runbook.liveness` for a ``running`` run nobody runs).
+SHOWN_RUN_STATUSES: tuple[str, ...] = (*RUN_STATUSES, ROLLED_BACK, ROLLBACK_INCOMPLETE,
+                                       DAMAGED, TAMPERED)
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _ID_PART = re.compile(r"[^A-Za-z0-9._-]+")
 _DAMAGED_ADVICE = (
@@ -217,8 +225,8 @@ class RunSummary:
         status: str = run.status
         if run.rollbacks:
             last = run.rollbacks[-1]
-            status = ("rollback incomplete" if last.get("refused") or last.get("failed")
-                      else "rolled back")
+            status = (ROLLBACK_INCOMPLETE if last.get("refused") or last.get("failed")
+                      else ROLLED_BACK)
         return cls(run.run_id, run.kind, run.runbook, run.source, run.target, run.who, status,
                    run.created_at, run.updated_at, len(run.steps), done, current, str(path),
                    integrity)
@@ -237,7 +245,7 @@ class DamagedRun:
     path: str
     error: str
     modified_at: str
-    status: str = "damaged"
+    status: str = DAMAGED
 
     def to_dict(self) -> dict[str, Any]:
         """For ``--output json``."""
@@ -351,7 +359,7 @@ class Journal:
             integrity = self._integrity(data, mac)
             if integrity == "tampered":
                 entries.append(DamagedRun(path.stem, str(path), "changed outside drkit: its "
-                                          "integrity MAC does not verify", mtime, "tampered"))
+                                          "integrity MAC does not verify", mtime, TAMPERED))
             else:
                 entries.append(RunSummary.of(run, path, integrity))
         entries.sort(key=_newest_first, reverse=True)

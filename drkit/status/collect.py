@@ -33,6 +33,7 @@ from drkit.offsets.gather import PlanData, plan_from, read_plan_data
 from drkit.offsets.inputs import PlanOptions
 from drkit.offsets.plan import GroupPlan
 from drkit.offsets.readiness import ReadinessFacts, judge, newest_checkpoint
+from drkit.runbook.liveness import liveness, shown_status
 from drkit.runbook.state import DamagedRun, Journal
 from drkit.runbook.steps.preflight import failover_limits
 from drkit.status.model import (
@@ -264,10 +265,15 @@ def _drills(settings: Settings, flows: list[FlowFacts]) -> list[DrillFacts]:
 
 
 def _runs(settings: Settings) -> list[RunFacts]:
+    """The newest runs as ``runs list`` shows them: a damaged or tampered journal as such, a
+    ``running`` run nobody runs (its lock's holder is gone) as ``interrupted``."""
+    runs = Journal(settings.state_dir).list_runs()[:5]
+    live = liveness(settings.state_dir, runs)
     out = []
-    for r in Journal(settings.state_dir).list_runs()[:5]:
+    for r in runs:
         if isinstance(r, DamagedRun):
-            out.append(RunFacts(r.run_id, "?", "damaged", None, None, None))
+            out.append(RunFacts(r.run_id, "?", r.status, None, None, None))
         else:
-            out.append(RunFacts(r.run_id, r.kind, r.status, r.source, r.target, r.created_at))
+            out.append(RunFacts(r.run_id, r.kind, shown_status(r, live), r.source, r.target,
+                                r.created_at))
     return out

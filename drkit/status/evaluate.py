@@ -340,8 +340,8 @@ def _dns(facts: StatusFacts) -> list[Check]:
 def _runs(runs: Iterable[RunFacts]) -> list[Check]:
     checks: list[Check] = []
     for run in newest_runs(runs):
-        if run.status == "succeeded":
-            continue
+        if run.status in ("succeeded", "rolled back"):
+            continue  # done, or undone on purpose: nothing left to do
         # as drkit.runbook.liveness.resume_command (a drill finishes with `drkit drill --resume`)
         command = (f"drkit {run.kind} --resume {run.run_id}" if run.kind in ("failover", "drill")
                    else f"drkit runs resume {run.run_id}")
@@ -352,6 +352,13 @@ def _runs(runs: Iterable[RunFacts]) -> list[Check]:
                     "or move it away (drkit never overwrites a damaged journal)")
         elif run.status == "aborted":
             todo = f"see what it did with `drkit runs show {run.run_id}`"
+        elif run.status == "tampered":
+            todo = ("its journal was changed outside drkit (its integrity MAC does not verify): "
+                    "find out who changed it (`drkit runs list` names the file); drkit will "
+                    "not resume or roll it back")
+        elif run.status == "rollback incomplete":
+            todo = (f"see what its rollback left with `drkit runs show {run.run_id}`, then "
+                    f"finish it with `drkit runs rollback {run.run_id}`")
         else:
             todo = f"resume it with `{command}`"
         flow = (f" {flow_name(run.source, run.target)}" if run.source and run.target else "")
