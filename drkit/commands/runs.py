@@ -83,10 +83,15 @@ def show_cmd(ctx: click.Context, /, run_id: str, output: str) -> None:
 @click.pass_context
 def resume_cmd(ctx: click.Context, /, run_id: str, yes: bool, force_unlock: bool,
                trust_journal: bool, output: str) -> None:
-    """Finish an interrupted run (same as `drkit failover --resume RUN_ID`)."""
-    run = _session(ctx).resume(run_id, approve=approval_method(yes),
-                               interactive=sys.stdin.isatty() and output == "table",
-                               force_unlock=force_unlock, trust_journal=trust_journal)
+    """Finish an interrupted run (same as `drkit failover --resume RUN_ID`; a drill is
+    finished by `drkit drill --resume RUN_ID`, which prints its report and verdict)."""
+    session = _session(ctx)
+    if session.journal.load(run_id, read_only=True, trust_unsigned=trust_journal).kind == "drill":
+        raise UsageError(f"run {run_id} is a drill: finish it with `drkit drill --resume "
+                         f"{run_id}`, which prints its report and exits with its verdict")
+    run = session.resume(run_id, approve=approval_method(yes),
+                         interactive=sys.stdin.isatty() and output == "table",
+                         force_unlock=force_unlock, trust_journal=trust_journal)
     finish(run, output)
 
 

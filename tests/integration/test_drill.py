@@ -259,6 +259,31 @@ def test_killed_after_each_step_resumes_to_the_same_verdict(lab: Lab, idle_world
     assert not {g for g in _groups_on(lab.bootstrap("backup")) if g.endswith(group)}
 
 
+def test_runs_resume_of_a_drill_points_to_drill_resume(lab: Lab, idle_world: dict[str, str]
+                                                       ) -> None:
+    """`drkit runs resume` would finish a drill without its report and verdict: it refuses in
+    one line naming `drkit drill --resume ID`, touching nothing; that command then finishes."""
+    group, remote = idle_world["group"], idle_world["remote"]
+    killed = drkit("drill", "--from", "primary", "--to", "backup", "--group", group, "--topic",
+                   remote, config=lab.config_path,
+                   env={"DRKIT_FAILPOINT": "after:shadow-commit"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_id = next(w.rstrip(":") for w in killed.stderr.split() if "-drill-primary-backup-" in w)
+    shadows = {g for g in _groups_on(lab.bootstrap("backup")) if g.endswith(group)}
+    assert shadows  # left by the killed drill
+    refused = drkit("runs", "resume", run_id, "--yes", config=lab.config_path)
+    assert refused.returncode == 2, refused.stderr + refused.stdout
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"drkit drill --resume {run_id}" in lines[0], refused.stderr
+    assert "Traceback" not in refused.stderr and not refused.stdout
+    assert {g for g in _groups_on(lab.bootstrap("backup")) if g.endswith(group)} == shadows
+    resumed = drkit("drill", "--resume", run_id, "-o", "json", config=lab.config_path)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert json.dumps(_verdict(json.loads(resumed.stdout)), sort_keys=True) == \
+        idle_world["verdict"]
+    assert not {g for g in _groups_on(lab.bootstrap("backup")) if g.endswith(group)}
+
+
 def test_primary_unreachable_every_partition_unverified(make_lab: Any, tmp_path: Path) -> None:
     lab: Lab = make_lab(dns=False)
     topic, remote = _mirrored_topic(lab, "down")
