@@ -62,6 +62,20 @@ def make_lab(kafka_jars: KafkaJars, tmp_path_factory: pytest.TempPathFactory
             the_lab.down()
 
 
+@pytest.fixture(scope="module")
+def own_lab(kafka_jars: KafkaJars, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A private lab for one module's tests, stopped after them: for tests that write what MM2
+    itself reads back onto its internal topics (malformed records, tombstones). A tombstone on
+    ``primary.checkpoints.internal`` makes MM2's checkpoint task fail to load that topic on its
+    next start, and then it emits no checkpoint for data mirrored before: never on the shared
+    lab."""
+    the_lab = _start(tmp_path_factory.mktemp("own-lab"), kafka_jars)
+    try:
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in str(item.fspath):

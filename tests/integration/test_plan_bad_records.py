@@ -24,6 +24,13 @@ COMMITS = {0: 10, 1: 5}
 
 
 @pytest.fixture
+def lab(own_lab: Lab) -> Lab:
+    """This module's own lab, never the shared one: it writes malformed records onto MM2's real
+    checkpoints topic, which MM2 reads back whenever its checkpoint task restarts."""
+    return own_lab
+
+
+@pytest.fixture
 def world(lab: Lab) -> Iterator[tuple[str, dict[str, str], str]]:
     topic, remote = mirrored_topic(lab, "planbad", 2, 20)
     suffix = uuid.uuid4().hex[:6]
@@ -62,54 +69,51 @@ def test_plan_skips_malformed_records_and_strict_fails(
     key, value = mm2_record(names["good"], 1)
     produced.append((b"\x7f\xff" + key[2:], value))  # group length past the end: no group
     offsets = _produce(lab, produced)
-    try:
-        out = drkit("plan", "--from", "primary", "--to", "backup", "--group",
-                    f"pb-(good|half|whole)-{suffix}", "-o", "json", config=lab.config_path)
-        assert out.returncode == 0, out.stderr
-        data = json.loads(out.stdout)
-        groups = {g["group"]: g for g in data["plan"]["groups"]}
+    out = drkit("plan", "--from", "primary", "--to", "backup", "--group",
+                f"pb-(good|half|whole)-{suffix}", "-o", "json", config=lab.config_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    groups = {g["group"]: g for g in data["plan"]["groups"]}
 
-        def commits(name: str) -> dict[int, int]:
-            return {p["partition"]: p["new_offset"] for p in groups[names[name]]["partitions"]
-                    if p["action"] == "commit"}
+    def commits(name: str) -> dict[int, int]:
+        return {p["partition"]: p["new_offset"] for p in groups[names[name]]["partitions"]
+                if p["action"] == "commit"}
 
-        assert set(commits("good")) == {0, 1}
-        assert set(commits("half")) == {1}
-        half0 = next(p for p in groups[names["half"]]["partitions"] if p["partition"] == 0)
-        assert half0["action"] == "skip" and half0["new_offset"] is None
-        assert f"offset {offsets[0]}" in half0["reason"] and "version 1 is not 0" in half0[
-            "reason"]
-        whole = groups[names["whole"]]
-        assert whole["verdict"] == "untranslated" and commits("whole") == {}
-        assert f"offset {offsets[1]}" in whole["reason"]
-        assert all(p["action"] == "skip" and "untranslatable" in p["reason"]
-                   for p in whole["partitions"])
-        listed = {b["offset"]: b for b in data["plan"]["bad_records"]}
-        assert set(offsets) <= set(listed)
-        assert listed[offsets[3]]["group"] is None  # the unknown group's record: listed only
-        assert data["stats"]["bad_records"] >= 4
+    assert set(commits("good")) == {0, 1}
+    assert set(commits("half")) == {1}
+    half0 = next(p for p in groups[names["half"]]["partitions"] if p["partition"] == 0)
+    assert half0["action"] == "skip" and half0["new_offset"] is None
+    assert f"offset {offsets[0]}" in half0["reason"] and "version 1 is not 0" in half0[
+        "reason"]
+    whole = groups[names["whole"]]
+    assert whole["verdict"] == "untranslated" and commits("whole") == {}
+    assert f"offset {offsets[1]}" in whole["reason"]
+    assert all(p["action"] == "skip" and "untranslatable" in p["reason"]
+               for p in whole["partitions"])
+    listed = {b["offset"]: b for b in data["plan"]["bad_records"]}
+    assert set(offsets) <= set(listed)
+    assert listed[offsets[3]]["group"] is None  # the unknown group's record: listed only
+    assert data["stats"]["bad_records"] >= 4
 
-        table = drkit("plan", "--from", "primary", "--to", "backup", "--group",
-                      f"pb-(good|half|whole)-{suffix}", config=lab.config_path)
-        assert table.returncode == 0, table.stderr
-        assert "malformed checkpoint record" in table.stdout
-        assert f"offset {offsets[3]}" in table.stdout  # the unknown group's record, named
+    table = drkit("plan", "--from", "primary", "--to", "backup", "--group",
+                  f"pb-(good|half|whole)-{suffix}", config=lab.config_path)
+    assert table.returncode == 0, table.stderr
+    assert "malformed checkpoint record" in table.stdout
+    assert f"offset {offsets[3]}" in table.stdout  # the unknown group's record, named
 
-        # status: a group with a malformed record in force is not ready, and says which record
-        status = drkit("status", "--flow", "primary->backup", "--group",
-                       f"pb-(good|half|whole)-{suffix}", "-o", "json", config=lab.config_path)
-        assert status.returncode in (0, 1, 2), status.stderr
-        flow = json.loads(status.stdout)["flows"][0]
-        ready = {g["group"]: g for g in flow["groups"]}
-        assert ready[names["good"]]["ready"] is True
-        for n, at in (("half", offsets[0]), ("whole", offsets[1])):
-            assert ready[names[n]]["ready"] is False
-            assert f"offset {at}" in ready[names[n]]["reason"], ready[names[n]]
+    # status: a group with a malformed record in force is not ready, and says which record
+    status = drkit("status", "--flow", "primary->backup", "--group",
+                   f"pb-(good|half|whole)-{suffix}", "-o", "json", config=lab.config_path)
+    assert status.returncode in (0, 1, 2), status.stderr
+    flow = json.loads(status.stdout)["flows"][0]
+    ready = {g["group"]: g for g in flow["groups"]}
+    assert ready[names["good"]]["ready"] is True
+    for n, at in (("half", offsets[0]), ("whole", offsets[1])):
+        assert ready[names[n]]["ready"] is False
+        assert f"offset {at}" in ready[names[n]]["reason"], ready[names[n]]
 
-        strict = drkit("plan", "--from", "primary", "--to", "backup", "--group",
-                       f"pb-(good|half|whole)-{suffix}", "--strict", config=lab.config_path)
-        assert strict.returncode in (1, 2), strict.stderr
-        assert f"{CP_TOPIC} offset " in strict.stderr and "Traceback" not in strict.stderr
-        assert len(strict.stderr.strip().splitlines()) <= 2, strict.stderr
-    finally:
-        _produce(lab, [(k, None) for k, _v in produced])  # the shared lab's topic stays clean
+    strict = drkit("plan", "--from", "primary", "--to", "backup", "--group",
+                   f"pb-(good|half|whole)-{suffix}", "--strict", config=lab.config_path)
+    assert strict.returncode in (1, 2), strict.stderr
+    assert f"{CP_TOPIC} offset " in strict.stderr and "Traceback" not in strict.stderr
+    assert len(strict.stderr.strip().splitlines()) <= 2, strict.stderr

@@ -45,6 +45,14 @@ def _produce(lab: Lab, records: Sequence[tuple[bytes, bytes | None]]) -> list[in
 
 
 @pytest.fixture
+def lab(own_lab: Lab) -> Lab:
+    """This module's own lab, never the shared one: it writes malformed records and tombstones
+    onto MM2's real checkpoints topic, and MM2 reads that topic back whenever its checkpoint
+    task restarts (a tombstone there stops it checkpointing anything mirrored before)."""
+    return own_lab
+
+
+@pytest.fixture
 def groups(lab: Lab) -> Iterator[tuple[str, str, str]]:
     """Two groups MM2 has checkpointed on a fresh mirrored topic: (good, victim, remote topic)."""
     topic, remote = mirrored_topic(lab, "badrec", 2, 20)
@@ -102,8 +110,8 @@ def test_malformed_records_are_skipped_named_and_strict_fails(
                                              r".*version 1 is not 0"):
             read_checkpoints(cfg, CP_TOPIC, "backup", timeout_s=30, strict=True)
     finally:
-        # Delete the three keys again: the shared lab's topic stays clean for other tests (the
-        # victim's remote-0 checkpoint goes too; the group is this test's own).
+        # Delete the three keys again (the victim's remote-0 checkpoint goes too): the reader
+        # drops a tombstoned record like any superseded one.
         _produce(lab, [(k, None) for k, _v in produced])
     after = read_checkpoints(cfg, CP_TOPIC, "backup", timeout_s=30, strict=True)
     assert after.bad_for(victim) == [] and after.bad_for(None) == []
