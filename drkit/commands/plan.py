@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from drkit import clock
 from drkit.commands.common import (
     TtyProgress,
     emit_json,
@@ -17,11 +19,14 @@ from drkit.commands.common import (
     settings_from,
 )
 from drkit.errors import EXIT_OK, EXIT_UNSAFE
-from drkit.offsets.gather import gather_plan
+from drkit.mm2.client import MirrorTopics
+from drkit.offsets.gather import judge_readiness, plan_from, read_plan_data
 from drkit.offsets.inputs import PlanInputs
 from drkit.offsets.options import PLAN_ARG_KEYS, PLAN_ARGS, options_from_args
 from drkit.offsets.plan import POLICIES, OffsetPlan, SafetyThresholds
+from drkit.offsets.readiness import Readiness
 from drkit.offsets.render import plan_json, plan_table
+from drkit.runbook.steps.preflight import failover_limits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,14 +90,28 @@ def _plan_options(f: F, required: bool) -> F:
 
 
 def _make_plan(ctx: click.Context, kw: dict[str, Any], quiet: bool
-               ) -> tuple[OffsetPlan, PlanInputs, SafetyThresholds]:
+               ) -> tuple[OffsetPlan, PlanInputs, SafetyThresholds, Readiness]:
+    """Read once, judge readiness as the failover's preflight would (the failover runbook's
+    preflight limits, overridden by --max-checkpoint-age / --max-heartbeat-age), and plan with
+    checkpoint ages measured from the same moment as the failover's translate step: now with
+    the source up, when replication stopped with it down."""
     settings = settings_from(ctx, kw["mm2_config"])
+    moved = clock.override_note()  # DRKIT_NOW_MS: tests only, said whenever it is set
+    if moved:
+        say(moved)
     options, thresholds = options_from_args(kw)
-    plan, inputs = gather_plan(settings, kw["source"], kw["target"], options,
-                               timeout_s=kw["timeout"],
-                               progress=TtyProgress("reading checkpoints"),
-                               say=None if quiet else say)
-    return plan, inputs, thresholds
+    flow = settings.flow(kw["source"], kw["target"])
+    mirror = MirrorTopics.for_flow(settings, flow)
+    data = read_plan_data(settings, kw["source"], kw["target"], options,
+                          timeout_s=kw["timeout"], progress=TtyProgress("reading checkpoints"),
+                          say=None if quiet else say, flow=flow, mirror=mirror)
+    limits = failover_limits(settings, {k: kw[k] for k in ("max_checkpoint_age",
+                                                           "max_heartbeat_age")})
+    readiness = judge_readiness(data, mirror, options.now_ms, limits,
+                                timeout_s=min(30.0, kw["timeout"]), strict=options.strict)
+    options = dataclasses.replace(options, now_ms=readiness.reference_ms)
+    plan, inputs = plan_from(settings, kw["source"], kw["target"], options, data)
+    return plan, inputs, thresholds, readiness
 
 
 @click.command("plan")
@@ -102,14 +121,19 @@ def _make_plan(ctx: click.Context, kw: dict[str, Any], quiet: bool
 def plan_cmd(ctx: click.Context, /, output: str, **kw: Any) -> None:
     """Dry run: show where every group would resume on the standby. Commits nothing.
 
-    Exit 0 when the plan is safe, 3 when a safety threshold is exceeded or a group is refused.
+    Also judges, with the failover runbook's preflight limits (and --max-checkpoint-age /
+    --max-heartbeat-age), whether a failover now would be refused: the same verdict as
+    `drkit status` and the failover's preflight. Exit 0 when the plan is safe (also when a
+    failover now would be refused: the plan says why), 3 when a safety threshold is exceeded
+    or a group is refused.
     """
-    plan, inputs, thresholds = _make_plan(ctx, kw, quiet=output == "json")
+    plan, inputs, thresholds, readiness = _make_plan(ctx, kw, quiet=output == "json")
     violations = plan.safety_violations(thresholds)
     if output == "json":
-        emit_json({**plan_json(plan, inputs), "unsafe": list(violations)})
+        emit_json({**plan_json(plan, inputs), "unsafe": list(violations),
+                   "readiness": readiness.to_dict()})
     else:
-        click.echo(plan_table(plan, inputs, detail=kw["detail"]))
+        click.echo(plan_table(plan, inputs, detail=kw["detail"], readiness=readiness))
         for v in violations:
             click.echo(f"UNSAFE: {v}", err=True)
     sys.exit(EXIT_UNSAFE if violations or plan.has_refusals else EXIT_OK)

@@ -28,6 +28,13 @@ from drkit.offsets.checkpoint_planner import build_plan
 from drkit.offsets.inputs import PlanInputs, PlanOptions
 from drkit.offsets.inventory import load_inventory, save_inventory
 from drkit.offsets.plan import OffsetPlan
+from drkit.offsets.readiness import (
+    Readiness,
+    ReadinessFacts,
+    ReadinessLimits,
+    judge,
+    newest_checkpoint,
+)
 
 SOURCE_PROBE_TIMEOUT_S = 5.0
 
@@ -173,6 +180,25 @@ def gather_plan(settings: Settings, source: str, target: str, options: PlanOptio
                           progress=progress, say=say, source_down=source_down, flow=flow,
                           mirror=mirror)
     return plan_from(settings, source, target, options, data)
+
+
+def judge_readiness(data: PlanData, mirror: MirrorTopics, now_ms: int, limits: ReadinessLimits,
+                    *, timeout_s: float = 30.0, strict: bool = False) -> Readiness:
+    """The failover readiness of what ``data`` read (the one rule, :mod:`drkit.offsets.readiness`,
+    as the preflight step judges it): the checkpoints already scanned, the source's reachability
+    as probed for the inventory, and the newest heartbeat in ``<source>.heartbeats`` on the
+    standby (when replication stopped, if the source is down). ``drkit plan`` plans with
+    ``reference_ms`` as its "now", as the failover's translate step does."""
+    hb_topic = mirror.remote_heartbeats_topic
+    try:
+        beats = mirror.heartbeats(hb_topic, timeout_s=timeout_s, strict=strict)
+        hb_ms = max((h.timestamp_ms for h in beats.values()), default=None)
+    except ClusterError:  # as preflight: no heartbeat seen (e.g. the topic does not exist)
+        hb_ms = None
+    groups, newest = newest_checkpoint(data.index.by_group)
+    return judge(ReadinessFacts(data.naming.flow.source, data.naming.flow.target, now_ms,
+                                data.source_error is None, mirror.checkpoints_topic, groups,
+                                newest, hb_topic, hb_ms), limits)
 
 
 def _source_inventory(settings: Settings, source: str, now_ms: int, note: Callable[[str], None],

@@ -15,6 +15,7 @@ from tabulate import tabulate
 
 from drkit.offsets.inputs import PlanInputs
 from drkit.offsets.plan import GroupPlan, OffsetPlan, PartitionPlan
+from drkit.offsets.readiness import Readiness
 from drkit.text import WIDTH, age, clip, safe
 
 VERDICT_ORDER = {"refused": 0, "untranslated": 1, "commit": 2, "nothing-to-do": 3}
@@ -122,7 +123,20 @@ def _oldest_age(g: GroupPlan) -> float | None:
     return max(ages) if ages else None
 
 
-def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool = False) -> str:
+def readiness_lines(r: Readiness) -> list[str]:
+    """The plan's verdict under the failover readiness rule (as preflight and ``drkit status``
+    judge it), wrapped to the table's width: ready and the evidence, or why a failover now
+    would be refused, each reason naming the flag that overrides it."""
+    if r.ready:
+        text = f"readiness: {r.summary()}"
+    else:
+        text = "readiness: failover would be refused: " + "; ".join(r.refusals)
+    return textwrap.wrap(safe(text), WIDTH, initial_indent="  ", subsequent_indent="      ",
+                         break_on_hyphens=False)
+
+
+def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool = False,
+               readiness: Readiness | None = None) -> str:
     # Names come from the clusters (and the journal): every one is shown through safe/clip.
     source, target = safe(plan.source), safe(plan.target)
     out = [f"Plan {source} → {target}   (digest {plan.digest()[:12]})"]
@@ -141,6 +155,8 @@ def plan_table(plan: OffsetPlan, inputs: PlanInputs | None = None, detail: bool 
         for note in (*mm2.notes, *inputs.notes):
             out.extend(textwrap.wrap(f"note: {safe(note)}", WIDTH, initial_indent="  ",
                                      subsequent_indent="        "))
+    if readiness is not None:
+        out.extend(readiness_lines(readiness))
     rows = []
     for g in sorted(plan.groups, key=lambda g: (VERDICT_ORDER.get(g.verdict, 9), g.group)):
         n_commit = sum(1 for p in g.partitions if p.action == "commit")

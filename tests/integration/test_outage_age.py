@@ -2,14 +2,16 @@
 
 MM2 checkpoints, then the primary is killed; drkit's clock is moved 60 minutes on with the
 test-only DRKIT_NOW_MS (MM2 stamps its records itself, so their times cannot be faked). The
-shipped runbook, unedited, must fail over; status, plan and preflight must agree; with the
+shipped runbook, unedited, must fail over; status, plan and preflight must agree (plan shows
+the verdict and measures checkpoint ages from the same moment as the failover); with the
 source up and the clock an hour on, the refusal is exit 3, names --max-checkpoint-age, that
-flag lets it pass, and the refused run leaves no lock behind.
+flag lets it pass (in plan too), and the refused run leaves no lock behind.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -47,6 +49,30 @@ def _preflight(run_doc: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in run_doc["run"]["steps"] if s["id"] == "preflight")["outputs"]
 
 
+def _plan(cfg: Any, env: dict[str, str], *flags: str) -> dict[str, Any]:
+    res = drkit("plan", "--from", "primary", "--to", "backup", "-o", "json", *flags,
+                config=cfg, env=env)
+    assert res.returncode == 0, res.stderr  # a dry run: a readiness refusal is shown, not exit 3
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+
+def _reasons(readiness: dict[str, Any]) -> list[str]:
+    """The refusals with their numbers blanked (status and plan read a second or so apart)."""
+    return [re.sub(r"\d+", "N", r) for r in readiness["refusals"]]
+
+
+def _readiness_shown(table: str) -> str:
+    """The plan table's readiness line, unwrapped."""
+    lines = table.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  readiness: "))
+    shown = [lines[start].strip()]
+    for line in lines[start + 1:]:
+        if not line.startswith("      "):  # the wrapped line's continuation indent
+            break
+        shown.append(line.strip())
+    return " ".join(shown)
+
+
 def test_outage_an_hour_old(make_lab) -> None:  # type: ignore[no-untyped-def]
     lab: Lab = make_lab(dns=False)
     cfg = lab.config_path
@@ -74,8 +100,24 @@ def test_outage_an_hour_old(make_lab) -> None:  # type: ignore[no-untyped-def]
     assert committed(backup, "billing", REMOTE, PARTS) == {}  # nothing was committed
     # status and plan agree with that preflight at the same (moved) moment.
     st = drkit("status", "-o", "json", config=cfg, env=later)
-    assert _flow(json.loads(st.stdout))["readiness"]["ready"] is False, st.stdout
+    status_readiness = _flow(json.loads(st.stdout))["readiness"]
+    assert status_readiness["ready"] is False, st.stdout
     assert "failover would be refused" in st.stdout
+    plan = _plan(cfg, later)
+    assert plan["readiness"]["ready"] is False and plan["readiness"]["source_reachable"] is True
+    assert _reasons(plan["readiness"]) == _reasons(status_readiness)  # the same refusals
+    said = re.sub(r"\d+", "N", refused.stderr)
+    assert all(r in said for r in _reasons(plan["readiness"])), (plan, refused.stderr)
+    assert any("--max-checkpoint-age" in r for r in plan["readiness"]["refusals"])
+    table = drkit("plan", "--from", "primary", "--to", "backup", config=cfg, env=later)
+    assert table.returncode == 0, table.stderr  # a dry run: readable plan, the verdict shown
+    shown = _readiness_shown(table.stdout)
+    assert "readiness: failover would be refused:" in shown, table.stdout
+    assert "--max-checkpoint-age" in shown and "--max-heartbeat-age" in shown, table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 100
+    # The flags that override preflight's limits make plan say ready too.
+    passed = _plan(cfg, later, "--max-checkpoint-age", "7200", "--max-heartbeat-age", "7200")
+    assert passed["readiness"]["ready"] is True, passed["readiness"]
     # The named flags work (an hour on, the heartbeat is an hour old too, so that limit is
     # named and passed as well); the refused run left no lock (no --force-unlock needed).
     # Without --yes and with no terminal the run stops at approval: still before any side
@@ -95,6 +137,16 @@ def test_outage_an_hour_old(make_lab) -> None:  # type: ignore[no-untyped-def]
     flow = _flow(json.loads(st.stdout))
     assert flow["readiness"]["ready"] is True, st.stdout
     assert flow["readiness"]["outage_age_s"] >= 3600 - 60
+    plan = _plan(cfg, later)  # plan says what status says, and measures ages as the failover
+    assert plan["readiness"]["ready"] is True and plan["readiness"]["source_reachable"] is False
+    assert plan["readiness"]["outage_age_s"] >= 3600 - 60
+    assert plan["readiness"]["checkpoint_age_s"] < 300
+    ages = [p["checkpoint_age_s"] for p in _group(plan, "billing")["partitions"]
+            if p["checkpoint_age_s"] is not None]
+    assert ages and max(ages) < 300, ages  # from when replication stopped, not from now
+    table = drkit("plan", "--from", "primary", "--to", "backup", config=cfg, env=later)
+    assert table.returncode == 0, table.stderr
+    assert "  readiness: ready:" in table.stdout and "replication stopped" in table.stdout
     res = drkit("failover", "--from", "primary", "--to", "backup", "--yes", "-o", "json",
                 config=cfg, env=later)
     assert res.returncode == 0, res.stderr
