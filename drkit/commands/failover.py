@@ -21,6 +21,7 @@ from drkit.errors import EXIT_OK, EXIT_UNSAFE, DrkitError, UsageError
 from drkit.offsets.options import plan_args
 from drkit.offsets.plan import OffsetPlan
 from drkit.offsets.render import plan_table
+from drkit.runbook.engine import side_effect_started
 from drkit.runbook.liveness import resume_command, rollback_command
 from drkit.runbook.render import run_table
 from drkit.runbook.session import Session, load_checked
@@ -94,7 +95,12 @@ def after_abort(ctx: click.Context, session: Session, run_id: str) -> None:
 
 def abort_line(session: Session, run_id: str) -> str | None:
     """The last line of a failed or interrupted run: its id and the exact commands that resume
-    it and undo it; None if it has no journal (nothing was started) or cannot be resumed."""
+    it and undo it; None if it has no journal (nothing was started) or cannot be resumed.
+
+    A run that stopped before any side effect changed nothing and gave its lock back (the
+    session's rule, :func:`~drkit.runbook.engine.side_effect_started`): there is nothing to
+    undo, so the line says to fix what was reported (or pass the flag it names) and run the
+    failover again, not to roll back."""
     try:
         run = session.journal.load(run_id, read_only=True)
     except DrkitError:
@@ -102,11 +108,19 @@ def abort_line(session: Session, run_id: str) -> str | None:
     if run.rollbacks or run.status == "succeeded":
         return None
     status = "interrupted" if run.status == "running" else run.status
-    resume = resume_command(run.kind, run_id)
     try:  # a runbook given as a file is not found again by its name: say --runbook FILE
         session.runbook_for_resume(run)
+        from_file = ""
     except DrkitError:
-        resume += f" --runbook {shlex.quote(run.runbook_path)}"
+        from_file = f" --runbook {shlex.quote(run.runbook_path)}"
+    if not side_effect_started(run) and run.kind == "failover":
+        named = "" if from_file or run.runbook == "failover" else (
+            f" --runbook {shlex.quote(run.runbook)}")
+        again = f"drkit failover --from {run.source} --to {run.target}{named or from_file}"
+        return (f"run {run_id} {status}: nothing was changed and its lock is released "
+                f"(nothing to roll back); fix what is reported above, or pass the override "
+                f"flag it names, and run `{again}` again")
+    resume = resume_command(run.kind, run_id) + from_file
     return (f"run {run_id} {status}: resume with `{resume}`; "
             f"undo what it did with `{rollback_command(run_id)}`")
 

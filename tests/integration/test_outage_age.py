@@ -97,6 +97,11 @@ def test_outage_an_hour_old(make_lab) -> None:  # type: ignore[no-untyped-def]
     assert "preflight refused" in refused.stderr and "--max-checkpoint-age" in refused.stderr
     assert "Traceback" not in refused.stderr + refused.stdout
     assert "lock released" in refused.stderr
+    # Nothing to undo: the last line says to fix it or pass the flag and run again, no rollback.
+    last = refused.stderr.rstrip("\n").splitlines()[-1]
+    assert "nothing to roll back" in last and "pass the override flag it names" in last, last
+    assert last.endswith("run `drkit failover --from primary --to backup` again"), last
+    assert "drkit runs rollback" not in refused.stderr
     assert committed(backup, "billing", REMOTE, PARTS) == {}  # nothing was committed
     # status and plan agree with that preflight at the same (moved) moment.
     st = drkit("status", "-o", "json", config=cfg, env=later)
