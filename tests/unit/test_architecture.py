@@ -27,7 +27,8 @@ CLICK_ALLOWED = ("drkit.cli", "drkit.commands", "drkit.lab.cli")
 # imports from drkit at module level.
 PURE = ("drkit.mm2.codec", "drkit.mm2.policy", "drkit.mm2.model", "drkit.mm2.versions",
         "drkit.kafka.groups", "drkit.offsets.plan", "drkit.offsets.inputs",
-        "drkit.offsets.checkpoint_planner", "drkit.offsets.options", "drkit.runbook.spec",
+        "drkit.offsets.checkpoint_planner", "drkit.offsets.options",
+        "drkit.offsets.readiness", "drkit.runbook.spec",
         "drkit.runbook.condition", "drkit.status.model", "drkit.status.evaluate", "drkit.text",
         "drkit.textsafe", "drkit.errors", "drkit.drill.report", "drkit.drill.content")
 IO_LIBRARIES = ("confluent_kafka", "socket", "boto3", "botocore", "dns", "subprocess",
@@ -45,6 +46,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "drkit.statedir": ("drkit.config", "drkit.text", "drkit.textsafe", "drkit.failpoints",
                        "drkit.kafka", "drkit.mm2", *UPPER),
     "drkit.failpoints": ("drkit.",),
+    # the test clock (DRKIT_NOW_MS) refuses a bad value with errors.ConfigError: that one only.
+    "drkit.clock": ("drkit.config", "drkit.text", "drkit.textsafe", "drkit.statedir",
+                    "drkit.failpoints", "drkit.kafka", "drkit.mm2", *UPPER),
+    # the one readiness rule judges facts it is given, "now" included: it imports no drkit
+    # module (not even the clock), so status, plan and preflight feed it the same way.
+    "drkit.offsets.readiness": ("drkit.",),
     "drkit.config": ("drkit.kafka", *UPPER),
     "drkit.kafka": UPPER,
     "drkit.mm2": UPPER,
@@ -230,6 +237,11 @@ def test_no_forbidden_import() -> None:
     ("drkit.drill.history", "from drkit.runbook.state import RunState\n",
      "drkit.drill must not import"),
     ("drkit.drill.content", "import confluent_kafka\n", "pure drkit.drill.content imports"),
+    ("drkit.offsets.readiness", "import confluent_kafka\n",
+     "pure drkit.offsets.readiness imports"),
+    ("drkit.offsets.readiness", "from drkit import clock\n",
+     "drkit.offsets.readiness must not import"),
+    ("drkit.clock", "from drkit.config import Settings\n", "drkit.clock must not import"),
 ])
 def test_the_rules_catch_a_bad_import(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                       module: str, source: str, expected: str) -> None:
