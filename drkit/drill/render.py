@@ -29,6 +29,7 @@ from tabulate import tabulate
 
 from drkit.drill.history import DamagedReport
 from drkit.drill.report import DrillReport, PartitionCheck, parse_time
+from drkit.text import WIDTH, fit
 from drkit.textsafe import clip, display_width, prom_label, safe
 
 __all__ = [
@@ -66,27 +67,6 @@ METRICS: dict[str, str] = {
     "drkit_drill_loss_partitions":
         "Newest drill: partitions where a failover would skip records not yet processed.",
 }
-
-
-WIDTH = 100  # as drkit.text.WIDTH: every table line an operator reads
-
-
-def fit(shown: str, width: int) -> str:
-    """An already-safe line cut to ``width`` columns (an ellipsis when cut); any raw control
-    character left in it is escaped first."""
-    if not shown.isprintable():
-        shown = "".join(ch if ch.isprintable() else safe(ch) for ch in shown)
-    if display_width(shown) <= width:
-        return shown
-    out: list[str] = []
-    used = 0
-    for ch in shown:
-        w = display_width(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…"
 
 
 def json_schema() -> dict[str, Any]:
